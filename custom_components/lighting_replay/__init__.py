@@ -1,0 +1,88 @@
+"""Lighting Replay: replay a room's learned lighting while the house is empty.
+
+The config entry holds the home-wide settings; each room is a config subentry
+(a device). Setting the entry up loads each room's archive and model from
+storage, forwards the platforms, and lets `learning.Learning` bring the
+archives up to date and train in the background (never on the event loop).
+"""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .data import (
+    HomeSettings,
+    LightingReplayConfigEntry,
+    LightingReplayData,
+    RoomState,
+    room_configs,
+)
+from .engine.zones import Location
+from .learning import Learning, async_remove_storage
+from .services import async_setup_services
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions (once, for every entry)."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: LightingReplayConfigEntry
+) -> bool:
+    """Set up the home and its rooms."""
+    location = Location(
+        hass.config.latitude, hass.config.longitude, hass.config.time_zone
+    )
+    rooms = {
+        subentry_id: RoomState(config=room)
+        for subentry_id, room in room_configs(entry).items()
+    }
+    settings = HomeSettings.from_entry_data(entry.data)
+    learning = Learning(hass, entry, location=location, rooms=rooms, settings=settings)
+    entry.runtime_data = LightingReplayData(
+        settings=settings,
+        location=location,
+        rooms=rooms,
+        learning=learning,
+    )
+    # Saved models first, so entities start with what was learned before.
+    await learning.async_load()
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    learning.async_start()
+    # Rooms are added, changed and removed as subentries: set up again.
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    return True
+
+
+async def _async_update_listener(
+    hass: HomeAssistant, entry: LightingReplayConfigEntry
+) -> None:
+    """Reload after a room (subentry) or the home settings changed."""
+    hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+async def async_unload_entry(
+    hass: HomeAssistant, entry: LightingReplayConfigEntry
+) -> bool:
+    """Unload the platforms and stop learning."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.learning.async_shutdown()
+    return unloaded
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: LightingReplayConfigEntry
+) -> None:
+    """Delete the archives and models when the integration is removed."""
+    await async_remove_storage(hass)

@@ -1,0 +1,312 @@
+"""Config flow of Lighting Replay: the home entry and one subentry per room."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+)
+import voluptuous as vol
+
+from .const import (
+    CONF_ARCHIVE_DAYS,
+    CONF_LIGHTS,
+    CONF_LUX_SENSOR,
+    CONF_N_LEVELS,
+    CONF_ON_LEVEL,
+    CONF_ON_LUX,
+    CONF_ROOM_NAME,
+    DEFAULT_ARCHIVE_DAYS,
+    DEFAULT_N_LEVELS,
+    DOMAIN,
+    LUX_UNITS,
+    MAX_ARCHIVE_DAYS,
+    MAX_N_LEVELS,
+    MIN_ARCHIVE_DAYS,
+    MIN_N_LEVELS,
+    SUBENTRY_TYPE_ROOM,
+)
+from .data import HomeSettings, RoomConfig, room_configs
+
+HOME_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_ARCHIVE_DAYS, default=DEFAULT_ARCHIVE_DAYS): NumberSelector(
+            NumberSelectorConfig(
+                min=MIN_ARCHIVE_DAYS,
+                max=MAX_ARCHIVE_DAYS,
+                step=1,
+                mode=NumberSelectorMode.BOX,
+                unit_of_measurement="d",
+            )
+        ),
+        vol.Required(CONF_N_LEVELS, default=DEFAULT_N_LEVELS): NumberSelector(
+            NumberSelectorConfig(
+                min=MIN_N_LEVELS, max=MAX_N_LEVELS, step=1, mode=NumberSelectorMode.BOX
+            )
+        ),
+    }
+)
+
+
+def _home_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the entry data for validated home-wide settings."""
+    return {
+        CONF_ARCHIVE_DAYS: int(user_input[CONF_ARCHIVE_DAYS]),
+        CONF_N_LEVELS: int(user_input[CONF_N_LEVELS]),
+    }
+
+
+class LightingReplayConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add Lighting Replay once; rooms are added as subentries."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the subentry types: rooms."""
+        return {SUBENTRY_TYPE_ROOM: RoomSubentryFlowHandler}
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set up the home: location and time zone come from Home Assistant."""
+        # The number selectors reject values out of range before this step.
+        if user_input is not None:
+            return self.async_create_entry(
+                title=self.hass.config.location_name or "Home",
+                data=_home_data(user_input),
+            )
+        return self.async_show_form(step_id="user", data_schema=HOME_SCHEMA)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the home-wide settings."""
+        entry = self._get_reconfigure_entry()
+        if user_input is not None:
+            # The entry's update listener reloads it with the new settings.
+            self.hass.config_entries.async_update_entry(
+                entry, data=entry.data | _home_data(user_input)
+            )
+            return self.async_abort(reason="reconfigure_successful")
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(HOME_SCHEMA, entry.data),
+        )
+
+
+class RoomSubentryFlowHandler(ConfigSubentryFlow):
+    """Add or change a room: its lux sensor, lights and on/off threshold."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a room."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = _validate_room(
+                self.hass, self._get_entry(), user_input, current=None
+            )
+            if not errors:
+                return self.async_create_entry(
+                    title=user_input[CONF_ROOM_NAME].strip(), data=data
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                _room_schema(self._get_entry()), user_input
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a room."""
+        entry = self._get_entry()
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = _validate_room(
+                self.hass, entry, user_input, current=subentry.subentry_id
+            )
+            if not errors:
+                return self.async_update_and_abort(
+                    entry,
+                    subentry,
+                    title=user_input[CONF_ROOM_NAME].strip(),
+                    data=data,
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                _room_schema(entry),
+                user_input or _room_form_values(self.hass, subentry.subentry_id, entry),
+            ),
+            errors=errors,
+        )
+
+
+def _room_schema(entry: ConfigEntry) -> vol.Schema:
+    """Return the room form; the level choice depends on the home's levels."""
+    n_levels = HomeSettings.from_entry_data(entry.data).n_levels
+    return vol.Schema(
+        {
+            vol.Required(CONF_ROOM_NAME): TextSelector(),
+            vol.Required(CONF_LUX_SENSOR): EntitySelector(
+                EntitySelectorConfig(domain="sensor", device_class="illuminance")
+            ),
+            vol.Required(CONF_LIGHTS): EntitySelector(
+                EntitySelectorConfig(domain="light", multiple=True)
+            ),
+            vol.Optional(CONF_ON_LEVEL): NumberSelector(
+                NumberSelectorConfig(
+                    min=1, max=n_levels - 1, step=1, mode=NumberSelectorMode.BOX
+                )
+            ),
+            vol.Optional(CONF_ON_LUX): NumberSelector(
+                NumberSelectorConfig(
+                    min=0,
+                    max=100000,
+                    step="any",
+                    mode=NumberSelectorMode.BOX,
+                    unit_of_measurement="lx",
+                )
+            ),
+        }
+    )
+
+
+@callback
+def _room_form_values(
+    hass: HomeAssistant, subentry_id: str, entry: ConfigEntry
+) -> dict[str, Any]:
+    """Return the stored room as form values (current entity_ids)."""
+    room = RoomConfig.from_subentry(entry.subentries[subentry_id])
+    values: dict[str, Any] = {
+        CONF_ROOM_NAME: room.name,
+        CONF_LUX_SENSOR: room.lux_entity_id(hass) or room.lux_sensor,
+        CONF_LIGHTS: room.light_entity_ids(hass),
+    }
+    if room.on_level is not None:
+        values[CONF_ON_LEVEL] = room.on_level
+    if room.on_lux is not None:
+        values[CONF_ON_LUX] = room.on_lux
+    return values
+
+
+@callback
+def _entity_exists(hass: HomeAssistant, entity_id: str) -> bool:
+    """Return whether an entity is known by its state or its registry entry."""
+    return (
+        hass.states.get(entity_id) is not None
+        or er.async_get(hass).async_get(entity_id) is not None
+    )
+
+
+@callback
+def _is_illuminance(hass: HomeAssistant, entity_id: str) -> bool:
+    """Return whether an entity looks like an illuminance sensor."""
+    if (state := hass.states.get(entity_id)) is not None:
+        if state.attributes.get(ATTR_DEVICE_CLASS) == "illuminance":
+            return True
+        if state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) in LUX_UNITS:
+            return True
+    if (reg_entry := er.async_get(hass).async_get(entity_id)) is not None:
+        return "illuminance" in (
+            reg_entry.device_class,
+            reg_entry.original_device_class,
+        )
+    return False
+
+
+@callback
+def _stored_id(registry: er.EntityRegistry, entity_id: str) -> str:
+    """Return what is stored for an entity: its registry id, else its entity_id."""
+    if (reg_entry := registry.async_get(entity_id)) is not None:
+        return reg_entry.id
+    return entity_id
+
+
+@callback
+def _validate_room(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    user_input: Mapping[str, Any],
+    *,
+    current: str | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate a room form; return (subentry data, per-field errors)."""
+    errors: dict[str, str] = {}
+    registry = er.async_get(hass)
+    name = str(user_input.get(CONF_ROOM_NAME, "")).strip()
+    sensor = str(user_input.get(CONF_LUX_SENSOR, ""))
+    lights_input = user_input.get(CONF_LIGHTS) or []
+    lights = [lights_input] if isinstance(lights_input, str) else list(lights_input)
+    on_level = user_input.get(CONF_ON_LEVEL)
+    on_lux = user_input.get(CONF_ON_LUX)
+    n_levels = HomeSettings.from_entry_data(entry.data).n_levels
+
+    others = [
+        room
+        for subentry_id, room in room_configs(entry).items()
+        if subentry_id != current
+    ]
+    if not name:
+        errors[CONF_ROOM_NAME] = "name_required"
+    elif any(room.name.casefold() == name.casefold() for room in others):
+        errors[CONF_ROOM_NAME] = "duplicate_name"
+
+    if not sensor or not _entity_exists(hass, sensor):
+        errors[CONF_LUX_SENSOR] = "sensor_not_found"
+    elif not sensor.startswith("sensor.") or not _is_illuminance(hass, sensor):
+        errors[CONF_LUX_SENSOR] = "not_illuminance"
+    elif any(room.lux_entity_id(hass) == sensor for room in others):
+        errors[CONF_LUX_SENSOR] = "duplicate_sensor"
+
+    if not lights:
+        errors[CONF_LIGHTS] = "no_lights"
+    elif not all(
+        light.startswith("light.") and _entity_exists(hass, light) for light in lights
+    ):
+        errors[CONF_LIGHTS] = "light_not_found"
+
+    if on_level is not None and on_lux is not None:
+        errors["base"] = "threshold_conflict"
+    elif on_level is not None and not 1 <= on_level <= n_levels - 1:
+        errors[CONF_ON_LEVEL] = "invalid_on_level"
+    elif on_lux is not None and on_lux < 0:
+        errors[CONF_ON_LUX] = "invalid_on_lux"
+
+    if errors:
+        return {}, errors
+    data: dict[str, Any] = {
+        CONF_LUX_SENSOR: _stored_id(registry, sensor),
+        CONF_LIGHTS: [_stored_id(registry, light) for light in dict.fromkeys(lights)],
+    }
+    if on_level is not None:
+        data[CONF_ON_LEVEL] = int(on_level)
+    if on_lux is not None:
+        data[CONF_ON_LUX] = float(on_lux)
+    return data, {}

@@ -1,0 +1,94 @@
+"""Constants of the Lighting Replay integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+import logging
+from typing import Final
+
+DOMAIN: Final = "lighting_replay"
+LOGGER = logging.getLogger(__package__)
+
+# One config subentry of this type per room.
+SUBENTRY_TYPE_ROOM: Final = "room"
+
+# Home-wide settings (config entry data).
+CONF_ARCHIVE_DAYS: Final = "archive_days"
+CONF_N_LEVELS: Final = "n_levels"
+DEFAULT_ARCHIVE_DAYS: Final = 400
+MIN_ARCHIVE_DAYS: Final = 30
+MAX_ARCHIVE_DAYS: Final = 1000
+DEFAULT_N_LEVELS: Final = 4
+MIN_N_LEVELS: Final = 2
+MAX_N_LEVELS: Final = 8
+
+# Room settings (config subentry data).
+CONF_ROOM_NAME: Final = "name"
+# Stored as the entity registry id (follows renames); a plain entity_id is kept
+# only for entities without a registry entry.
+CONF_LUX_SENSOR: Final = "lux_sensor"
+# Stored as entity registry ids where possible, like the lux sensor.
+CONF_LIGHTS: Final = "lights"
+# Optional on/off threshold override: a level index (1 = the lowest level
+# that counts as "on") or a lux value; at most one of the two.
+CONF_ON_LEVEL: Final = "on_level"
+CONF_ON_LUX: Final = "on_lux"
+
+# Storage: everything lives below <config>/.storage/lighting_replay/.
+STORAGE_DIR: Final = DOMAIN
+STORAGE_VERSION: Final = 1
+ARCHIVE_SUFFIX: Final = ".archive"
+MODEL_SUFFIX: Final = ".model.json"
+FALLBACK_MODEL_FILE: Final = "fallback.model.json"
+
+# Nightly retraining time (local time of Home Assistant).
+TRAIN_HOUR: Final = 3
+TRAIN_MINUTE: Final = 17
+
+# Illuminance units the history reader accepts, with their factor to lux.
+LUX_UNITS: Final[dict[str, float]] = {"lx": 1.0, "lux": 1.0, "fc": 10.7639}
+
+# A reading held unchanged longer than this is not trusted as a minute value
+# (Home Assistant records changes only, so a value is held until the next one).
+MAX_HOLD: Final = timedelta(hours=48)
+
+# Data quality thresholds.
+STUCK_AFTER: Final = timedelta(hours=24)
+LONG_GAP: Final = timedelta(hours=6)
+QUALITY_WINDOW: Final = timedelta(days=7)
+
+# Simulated history (days) that trains the labelled fallback model.
+FALLBACK_DAYS: Final = 28
+
+# Services.
+SERVICE_TRAIN: Final = "train"
+SERVICE_IMPORT_MODEL: Final = "import_model"
+ATTR_ROOM: Final = "room"
+ATTR_PATH: Final = "path"
+ATTR_ROOM_NAME: Final = "room_name"
+
+
+class ModelStatus(StrEnum):
+    """State of a room's model, shown by the model status sensor."""
+
+    LEARNING = "learning"
+    TRAINED = "trained"
+    NOT_ENOUGH_DATA = "not_enough_data"
+    ERROR = "error"
+
+
+class ModelSource(StrEnum):
+    """Where the model a room replays comes from."""
+
+    LEARNED = "learned"
+    IMPORTED = "imported"
+    FALLBACK = "fallback"
+
+
+class DataProblem(StrEnum):
+    """Data-quality problems of a room's lux sensor."""
+
+    SENSOR_MISSING = "sensor_missing"
+    SENSOR_STUCK = "sensor_stuck"
+    LONG_GAPS = "long_gaps"

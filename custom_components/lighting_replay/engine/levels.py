@@ -1,0 +1,238 @@
+"""Light levels of a room: 1-D K-Means and the on/off threshold.
+
+The original system clustered the smoothed lux of a room into 4 levels with
+K-Means and called a lamp "on" from a level picked by hand. Here the centres
+come from an exact-assignment 1-D K-Means (sorted data, boundaries at the
+midpoints between centres) that is deterministic for a given seed, and the
+threshold is found from the readings taken after dark, where daylight cannot
+be mistaken for a lamp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+type FloatArray = npt.NDArray[np.float64]
+type Int8Array = npt.NDArray[np.int8]
+
+#: Default number of light levels, as the original system.
+DEFAULT_LEVELS = 4
+#: Number of random k-means++ starts tried besides the quantile start.
+N_RANDOM_STARTS = 8
+#: At most this many Lloyd iterations per start (1-D converges in a few).
+MAX_ITERATIONS = 300
+#: Fewer after-dark readings than this give no automatic threshold.
+MIN_AFTER_DARK_SAMPLES = 60
+
+
+def _lloyd_sorted(
+    x: FloatArray, csum: FloatArray, centres: FloatArray
+) -> tuple[FloatArray, float]:
+    """Run Lloyd's algorithm on sorted ``x`` from ``centres``.
+
+    Assignment in one dimension is a split of the sorted data at the
+    midpoints between neighbouring centres, so each iteration costs only a
+    binary search and prefix sums. Returns the centres and the inertia.
+    """
+    n = x.size
+    centres = np.sort(centres)
+    csq = np.concatenate(([0.0], np.cumsum(x * x)))
+    previous: npt.NDArray[np.intp] | None = None
+    for _ in range(MAX_ITERATIONS):
+        cuts = np.searchsorted(x, (centres[:-1] + centres[1:]) / 2.0, side="right")
+        edges = np.concatenate(([0], cuts, [n]))
+        if previous is not None and np.array_equal(edges, previous):
+            break
+        previous = edges
+        counts = np.diff(edges)
+        sums = csum[edges[1:]] - csum[edges[:-1]]
+        filled = counts > 0
+        new = centres.copy()
+        new[filled] = sums[filled] / counts[filled]
+        centres = np.sort(new)
+    assert previous is not None
+    counts = np.diff(previous)
+    sums = csum[previous[1:]] - csum[previous[:-1]]
+    squares = csq[previous[1:]] - csq[previous[:-1]]
+    filled = counts > 0
+    inertia = float(np.sum(squares[filled] - sums[filled] ** 2 / counts[filled]))
+    return centres, inertia
+
+
+def _plus_plus_start(x: FloatArray, k: int, rng: np.random.Generator) -> FloatArray:
+    """Pick k starting centres from the data, k-means++ style."""
+    centres = [float(x[rng.integers(x.size)])]
+    for _ in range(1, k):
+        distance = np.min(np.abs(x[:, None] - np.asarray(centres)[None, :]), axis=1)
+        weights = distance**2
+        total = float(weights.sum())
+        if total <= 0.0:
+            break
+        centres.append(float(x[rng.choice(x.size, p=weights / total)]))
+    while len(centres) < k:
+        centres.append(centres[-1])
+    return np.asarray(centres)
+
+
+def kmeans_1d(values: npt.ArrayLike, k: int = DEFAULT_LEVELS, *, seed: int = 0) -> FloatArray:
+    """Cluster one-dimensional values into ``k`` groups; return sorted centres.
+
+    Missing values (NaN) are ignored. The result depends only on the values
+    and the seed: one start from the quantiles plus ``N_RANDOM_STARTS``
+    k-means++ starts drawn from ``seed``; the start with the lowest inertia
+    wins. With fewer than ``k`` distinct values, those values are the centres
+    (so fewer than ``k`` are returned). No value at all raises ``ValueError``.
+    """
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    x = np.asarray(values, dtype=np.float64).ravel()
+    x = np.sort(x[np.isfinite(x)])
+    if x.size == 0:
+        raise ValueError("no values to cluster")
+    distinct = np.unique(x)
+    if distinct.size <= k:
+        return distinct
+    csum = np.concatenate(([0.0], np.cumsum(x)))
+    quantiles = np.quantile(x, (np.arange(k) + 0.5) / k)
+    best, best_inertia = _lloyd_sorted(x, csum, quantiles)
+    rng = np.random.default_rng(seed)
+    # k-means++ needs distances to every point; a sorted subsample is plenty
+    # for choosing starts.
+    pool = x if x.size <= 4000 else x[np.linspace(0, x.size - 1, 4000).astype(int)]
+    for _ in range(N_RANDOM_STARTS):
+        centres, inertia = _lloyd_sorted(x, csum, _plus_plus_start(pool, k, rng))
+        if np.unique(centres).size == k and inertia < best_inertia - 1e-9 * abs(
+            best_inertia
+        ):
+            best, best_inertia = centres, inertia
+    return np.sort(best)
+
+
+@dataclass(frozen=True, eq=False)
+class Levels:
+    """Light level centres of a room (dark to bright) and its "on" threshold.
+
+    A reading is at the level of its nearest centre. The lamp counts as on
+    when the level is ``on_level`` or brighter.
+    """
+
+    centres: FloatArray
+    on_level: int
+
+    def __post_init__(self) -> None:
+        """Check that the centres are sorted and the threshold is a level."""
+        centres = np.asarray(self.centres, dtype=np.float64).ravel()
+        if centres.size < 2:
+            raise ValueError("at least two light levels are needed")
+        if not np.all(np.isfinite(centres)) or np.any(np.diff(centres) <= 0):
+            raise ValueError("level centres must be finite and strictly increasing")
+        on_level = int(self.on_level)
+        if not 1 <= on_level < centres.size:
+            raise ValueError(
+                f"on_level must be between 1 and {centres.size - 1}, got {on_level}"
+            )
+        object.__setattr__(self, "centres", centres)
+        object.__setattr__(self, "on_level", on_level)
+
+    @property
+    def n_levels(self) -> int:
+        """Return the number of levels."""
+        return int(self.centres.size)
+
+    @property
+    def on_lux(self) -> float:
+        """Return the lux where "on" starts (midpoint below the on level)."""
+        c = self.centres
+        return float((c[self.on_level - 1] + c[self.on_level]) / 2.0)
+
+    def assign(self, lux: npt.ArrayLike) -> Int8Array:
+        """Return the level of each reading; -1 where the reading is missing."""
+        values = np.asarray(lux, dtype=np.float64)
+        bounds = (self.centres[:-1] + self.centres[1:]) / 2.0
+        level = np.searchsorted(bounds, values, side="left").astype(np.int8)
+        level[~np.isfinite(values)] = -1
+        return level
+
+    def on_off(self, lux: npt.ArrayLike) -> Int8Array:
+        """Return 1 (on) / 0 (off) per reading; -1 where it is missing."""
+        level = self.assign(lux)
+        out = (level >= self.on_level).astype(np.int8)
+        out[level < 0] = -1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return plain JSON-ready data."""
+        return {"centres": [float(c) for c in self.centres], "on_level": self.on_level}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Levels:
+        """Rebuild from ``to_dict`` data (``ValueError``/``KeyError`` if bad)."""
+        return cls(np.asarray(data["centres"], dtype=np.float64), int(data["on_level"]))
+
+
+def threshold_after_dark(centres: FloatArray, lux_after_dark: FloatArray) -> int:
+    """Find the on-level from readings taken while the sun is down.
+
+    After dark a room is either lit by its lamp or it is not, so the readings
+    fall into two groups. Every candidate threshold ``t`` (levels below ``t``
+    off, ``t`` and above on) splits them; the chosen one separates them best,
+    i.e. maximises the between-group variance of log lux (Otsu's criterion
+    on level boundaries; log because lamp light spans orders of magnitude).
+    Levels never seen after dark split nothing; on a tie the higher
+    threshold wins, so a level seen only in daylight counts as off.
+    """
+    levels = Levels(centres, 1)
+    values = lux_after_dark[np.isfinite(lux_after_dark)]
+    level = levels.assign(values)
+    logs = np.log1p(np.maximum(values, 0.0))
+    n = logs.size
+    best_level, best_score = 1, -1.0
+    for t in range(1, centres.size):
+        on = level >= t
+        n_on = int(np.count_nonzero(on))
+        if n_on == 0 or n_on == n:
+            continue
+        w_on = n_on / n
+        diff = float(logs[on].mean() - logs[~on].mean())
+        score = w_on * (1.0 - w_on) * diff * diff
+        if score >= best_score * (1.0 - 1e-9):
+            best_level, best_score = t, score
+    return best_level
+
+
+def fit_levels(
+    lux: npt.ArrayLike,
+    *,
+    after_dark: npt.ArrayLike | None = None,
+    k: int = DEFAULT_LEVELS,
+    on_level: int | None = None,
+    seed: int = 0,
+) -> Levels:
+    """Fit the light levels of a room and its on-threshold.
+
+    ``lux`` are the (smoothed) minute values, NaN where missing. The centres
+    come from all of them. ``on_level`` given by hand wins; otherwise the
+    threshold is found from the readings where ``after_dark`` is true (a bool
+    mask like ``lux``) with ``threshold_after_dark``. Without enough readings
+    after dark (fewer than ``MIN_AFTER_DARK_SAMPLES``), all readings are used
+    instead, which is what the data allows.
+    """
+    values = np.asarray(lux, dtype=np.float64).ravel()
+    centres = kmeans_1d(values, k, seed=seed)
+    if centres.size < 2:
+        raise ValueError("the readings have a single light level: nothing to learn")
+    if on_level is not None:
+        return Levels(centres, on_level)
+    chosen = values
+    if after_dark is not None:
+        mask = np.asarray(after_dark, dtype=bool).ravel()
+        if mask.shape != values.shape:
+            raise ValueError("after_dark must have one flag per reading")
+        dark = values[mask]
+        if np.count_nonzero(np.isfinite(dark)) >= MIN_AFTER_DARK_SAMPLES:
+            chosen = dark
+    return Levels(centres, threshold_after_dark(centres, chosen))

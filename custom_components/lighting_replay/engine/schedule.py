@@ -1,0 +1,327 @@
+"""A day of replayed lighting for a room, sampled from its model.
+
+Each zone of the day is sampled from its HMM for exactly as many minutes as
+the zone lasts that day (days where daylight saving time changes have 1380
+or 1500 minutes), so the schedule follows the sun like the habits it was
+learned from. A zone without a model stays off. Each "on" interval gets a
+level drawn from the levels seen while on in the zone where it starts.
+
+The options are applied here, when the schedule is made, so the schedule
+shown (calendar, sensors) is exactly what the runner will do. In order:
+
+1. ``jitter_minutes``: every interval moves by a random whole number of
+   minutes in ``[-jitter, +jitter]`` (clipped to the day; overlaps merge).
+2. The active window: lights may be on only from ``window_start`` (or from
+   sunset + ``sunset_offset_minutes``, which wins when both are set) until
+   ``window_end``, local times. A window whose end is not after its start
+   wraps over midnight: from the start to the end of the day and from
+   midnight to the end. A missing start means midnight, a missing end the
+   end of the day.
+3. ``all_off_by``: from this local time on nothing is on, until the end of
+   the day, or, for a time before noon (a deadline after midnight), until
+   noon.
+4. ``min_on_minutes``: shorter intervals are dropped.
+
+Sampling "the rest of a day" (``start`` given) samples the zone containing
+``start`` whole and keeps what follows ``start``: the rest of the zone is
+then distributed as it would be had the day been sampled from midnight.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from .model import RoomModel
+from .zones import (
+    DayZones,
+    Location,
+    Zone,
+    day_zones,
+    epoch_minute,
+    local_datetime,
+)
+
+#: Minutes of a normal local day; ``on_minutes`` is indexed by wall clock.
+MINUTES_PER_DAY = 1440
+
+
+@dataclass(frozen=True, order=True)
+class Interval:
+    """The light is on from ``start`` (included) to ``end`` (excluded).
+
+    Both are aware local datetimes on whole minutes; ``level`` is the light
+    level (index into the room's level centres).
+    """
+
+    start: datetime
+    end: datetime
+    level: int = field(compare=False)
+
+    @property
+    def minutes(self) -> int:
+        """Return the length in minutes."""
+        return epoch_minute(self.end) - epoch_minute(self.start)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A moment the runner switches the light: on (at a level) or off."""
+
+    at: datetime
+    on: bool
+    level: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleOptions:
+    """Limits applied to every generated day (see the module's docstring)."""
+
+    window_start: time | None = None
+    window_end: time | None = None
+    sunset_offset_minutes: int | None = None
+    all_off_by: time | None = None
+    min_on_minutes: int = 0
+    jitter_minutes: int = 0
+
+    def __post_init__(self) -> None:
+        """Reject negative lengths."""
+        if self.min_on_minutes < 0 or self.jitter_minutes < 0:
+            raise ValueError("min_on_minutes and jitter_minutes must not be negative")
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    """The "on" intervals of one room on one local day, sorted, disjoint."""
+
+    room: str
+    day: date
+    intervals: tuple[Interval, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Store the intervals as a sorted tuple."""
+        object.__setattr__(self, "intervals", tuple(sorted(self.intervals)))
+
+    def state_at(self, moment: datetime) -> Interval | None:
+        """Return the interval that is on at ``moment``, or ``None`` (off)."""
+        starts = [iv.start for iv in self.intervals]
+        i = bisect.bisect_right(starts, moment) - 1
+        if i >= 0 and self.intervals[i].start <= moment < self.intervals[i].end:
+            return self.intervals[i]
+        return None
+
+    def changes(self) -> list[Change]:
+        """Return the switch moments in order: on at each start, off at each end."""
+        out: list[Change] = []
+        for iv in self.intervals:
+            if out and not out[-1].on and out[-1].at == iv.start:
+                out.pop()  # back to back: switch the level, not off and on
+            out.append(Change(iv.start, True, iv.level))
+            out.append(Change(iv.end, False, None))
+        return out
+
+    def on_minutes(self) -> npt.NDArray[np.bool_]:
+        """Return 1440 flags by local wall-clock minute: is the light on.
+
+        On a 1500-minute day the repeated hour counts as on if it is on
+        either time; on a 1380-minute day the skipped hour is off.
+        """
+        out = np.zeros(MINUTES_PER_DAY, dtype=bool)
+        for iv in self.intervals:
+            tz = iv.start.tzinfo
+            first, last = epoch_minute(iv.start), epoch_minute(iv.end)
+            wall = _wall_minutes(first, last - first, tz)
+            out[wall] = True
+        return out
+
+    @property
+    def total_on_minutes(self) -> int:
+        """Return the minutes the light is on this day."""
+        return sum(iv.minutes for iv in self.intervals)
+
+
+def _wall_minutes(first: int, n: int, tz: object) -> npt.NDArray[np.int64]:
+    """Return the local wall-clock minute of day of ``n`` epoch minutes."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    epoch = datetime(1970, 1, 1).replace(tzinfo=None)
+
+    def offset(minute: int) -> int:
+        moment = datetime.fromtimestamp(minute * 60, tz)  # type: ignore[arg-type]
+        wall = moment.replace(tzinfo=None)
+        return int((wall - epoch) // timedelta(minutes=1)) - minute
+
+    start_off, end_off = offset(first), offset(first + n - 1)
+    shifts = np.full(n, start_off, dtype=np.int64)
+    if start_off != end_off:
+        lo, hi = 0, n - 1  # the offset changes between lo and hi
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if offset(first + mid) == start_off:
+                lo = mid
+            else:
+                hi = mid
+        shifts[hi:] = end_off
+    minutes = np.arange(first, first + n, dtype=np.int64) + shifts
+    return np.asarray(minutes % MINUTES_PER_DAY)
+
+
+def _clock_offset(day: date, clock: time, zones: DayZones, location: Location) -> int:
+    """Return minutes from the day's midnight to a local clock time."""
+    moment = datetime.combine(day, clock, tzinfo=location.tzinfo)
+    offset = epoch_minute(moment) - zones.bounds_minutes[0]
+    return min(max(offset, 0), zones.n_minutes)
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return (starts, ends) of the runs of True in a bool array."""
+    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
+    edges = np.diff(padded)
+    return (
+        np.flatnonzero(edges == 1).astype(np.int64),
+        np.flatnonzero(edges == -1).astype(np.int64),
+    )
+
+
+def _allowed(
+    day: date, zones: DayZones, location: Location, options: ScheduleOptions
+) -> npt.NDArray[np.bool_]:
+    """Return, per minute of the day, whether the options let a light be on."""
+    n = zones.n_minutes
+    allowed = np.ones(n, dtype=bool)
+    if options.sunset_offset_minutes is not None:
+        sunset = epoch_minute(zones.sunset) - zones.bounds_minutes[0]
+        begin: int | None = min(max(sunset + options.sunset_offset_minutes, 0), n)
+    elif options.window_start is not None:
+        begin = _clock_offset(day, options.window_start, zones, location)
+    else:
+        begin = None
+    end = (
+        None
+        if options.window_end is None
+        else _clock_offset(day, options.window_end, zones, location)
+    )
+    if begin is not None and end is not None and end <= begin:
+        allowed[end:begin] = False  # wraps over midnight
+    else:
+        allowed[: begin or 0] = False
+        if end is not None:
+            allowed[end:] = False
+    if options.all_off_by is not None:
+        cut = _clock_offset(day, options.all_off_by, zones, location)
+        if options.all_off_by >= time(12):
+            allowed[cut:] = False
+        else:
+            allowed[cut : _clock_offset(day, time(12), zones, location)] = False
+    return allowed
+
+
+def _zone_levels(model: RoomModel, zone: Zone) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Return the levels an "on" interval may have in a zone and their odds."""
+    on_level = model.levels.on_level
+    levels = np.arange(on_level, model.levels.n_levels, dtype=np.int64)
+    zone_model = model.zones.get(zone)
+    counts = np.zeros(levels.size)
+    if zone_model is not None and zone_model.on_level_counts:
+        raw = np.asarray(zone_model.on_level_counts, dtype=np.float64)
+        raw = np.pad(raw, (0, max(0, model.levels.n_levels - raw.size)))
+        counts = raw[on_level : model.levels.n_levels]
+    if counts.sum() <= 0:
+        counts = np.zeros(levels.size)
+        counts[0] = 1.0
+    return levels, counts / counts.sum()
+
+
+def sample_day(
+    model: RoomModel,
+    day: date,
+    location: Location,
+    *,
+    rng: np.random.Generator,
+    start: datetime | None = None,
+    options: ScheduleOptions | None = None,
+) -> DaySchedule:
+    """Sample the lighting of ``model``'s room for one local day.
+
+    With ``start`` (an aware datetime on ``day``), only the rest of the day
+    from that minute on is sampled; a ``start`` before the day samples the
+    whole day, one after it gives an empty schedule.
+    """
+    opts = options if options is not None else ScheduleOptions()
+    zones = day_zones(day, location)
+    base = zones.bounds_minutes[0]
+    n = zones.n_minutes
+    begin = 0 if start is None else min(max(epoch_minute(start) - base, 0), n)
+
+    on = np.zeros(n, dtype=bool)
+    zone_of = np.zeros(n, dtype=np.int64)
+    for zone in Zone:
+        lo = zones.bounds_minutes[zone] - base
+        hi = zones.bounds_minutes[zone + 1] - base
+        zone_of[lo:hi] = int(zone)
+        zone_model = model.zones.get(zone)
+        if hi <= lo or hi <= begin or zone_model is None:
+            continue
+        seed = int(rng.integers(0, 2**32))
+        symbols, _ = zone_model.hmm.sample(hi - lo, random_state=seed)
+        on[lo:hi] = np.asarray(symbols).ravel()[: hi - lo] == 1
+
+    starts, ends = _runs(on)
+    levels = np.empty(starts.size, dtype=np.int64)
+    for zone in Zone:
+        here = zone_of[starts] == int(zone) if starts.size else np.zeros(0, bool)
+        if here.any():
+            choices, odds = _zone_levels(model, zone)
+            levels[here] = rng.choice(choices, size=int(here.sum()), p=odds)
+
+    if opts.jitter_minutes and starts.size:
+        shift = rng.integers(
+            -opts.jitter_minutes, opts.jitter_minutes + 1, size=starts.size
+        )
+        starts = np.clip(starts + shift, 0, n)
+        ends = np.clip(ends + shift, 0, n)
+        starts, ends, levels = _merge(starts, ends, levels)
+
+    allowed = _allowed(day, zones, location, opts)
+    allowed[:begin] = False
+    pieces: list[tuple[int, int, int]] = []
+    for s, e, level in zip(starts.tolist(), ends.tolist(), levels.tolist(), strict=True):
+        if e <= s:
+            continue
+        part_starts, part_ends = _runs(allowed[s:e])
+        for ps, pe in zip(part_starts.tolist(), part_ends.tolist(), strict=True):
+            if pe - ps >= max(1, opts.min_on_minutes):
+                pieces.append((s + ps, s + pe, level))
+
+    intervals = tuple(
+        Interval(
+            local_datetime(base + s, location), local_datetime(base + e, location), lv
+        )
+        for s, e, lv in pieces
+    )
+    return DaySchedule(model.room, day, intervals)
+
+
+def _merge(
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    levels: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Sort intervals and merge overlapping or touching ones (first level wins)."""
+    keep = ends > starts
+    starts, ends, levels = starts[keep], ends[keep], levels[keep]
+    if starts.size == 0:
+        return starts, ends, levels
+    order = np.argsort(starts, kind="stable")
+    starts, ends, levels = starts[order], ends[order], levels[order]
+    reach = np.maximum.accumulate(ends)
+    new_group = np.concatenate(([True], starts[1:] > reach[:-1]))
+    group = np.cumsum(new_group) - 1
+    first = np.flatnonzero(new_group)
+    group_end = np.zeros(first.size, dtype=np.int64)
+    np.maximum.at(group_end, group, ends)
+    return starts[first], group_end, levels[first]

@@ -1,0 +1,185 @@
+"""Raw lux readings as a regular one-minute series.
+
+Sensors report roughly once a minute, sometimes twice within a few seconds,
+sometimes not at all for a while. Everything downstream works on a regular
+grid of UTC *epoch minutes* (minutes since 1970-01-01 UTC), so this module
+turns readings into that grid and smooths it.
+
+Rules for the readings, applied on purpose and in this order:
+
+1. A reading with a timestamp or a value that is not a finite number (NaN,
+   infinity) is dropped: it carries no information.
+2. Slightly negative values (down to ``-NEGATIVE_TOLERANCE_LUX``) are sensor
+   offset noise in the dark and become 0 lx. More negative values cannot be
+   light and are dropped.
+3. Values above ``max_lux`` are absurd spikes (a bus glitch, a wrong unit) and
+   are dropped. The default is above full sunlight on a sensor.
+4. Several readings in the same minute (doubled readings within seconds are
+   common) are averaged.
+5. A minute without a reading takes the value of the reading before it
+   (light is a state: it stays what it was until the next report), but only
+   when the time between that reading and the next one is at most
+   ``max_gap_minutes``. Across a longer gap every minute stays missing (NaN):
+   nothing is ever interpolated across a gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+#: Negative readings down to this many lux are sensor noise and mean 0 lx.
+NEGATIVE_TOLERANCE_LUX = 5.0
+#: Default upper bound of a plausible reading; full sunlight is about 100 klx.
+DEFAULT_MAX_LUX = 150_000.0
+#: Default number of samples of the sliding mean, as the original system.
+DEFAULT_WINDOW = 5
+
+type FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class MinuteSeries:
+    """Lux on a regular grid of UTC epoch minutes; NaN marks a missing minute.
+
+    ``lux[i]`` belongs to epoch minute ``start_minute + i``. ``end_minute`` is
+    exclusive (the first minute after the series).
+    """
+
+    start_minute: int
+    lux: FloatArray
+
+    def __post_init__(self) -> None:
+        """Store the values as a one-dimensional float64 array."""
+        values = np.asarray(self.lux, dtype=np.float64)
+        if values.ndim != 1:
+            raise ValueError("a minute series holds a one-dimensional array")
+        object.__setattr__(self, "start_minute", int(self.start_minute))
+        object.__setattr__(self, "lux", values)
+
+    def __len__(self) -> int:
+        """Return the number of minutes covered (missing ones included)."""
+        return int(self.lux.shape[0])
+
+    @property
+    def minutes(self) -> npt.NDArray[np.int64]:
+        """Return the epoch minute of every value."""
+        return np.arange(self.start_minute, self.end_minute, dtype=np.int64)
+
+    @property
+    def end_minute(self) -> int:
+        """Return the first epoch minute after the series (exclusive end)."""
+        return self.start_minute + len(self)
+
+    @property
+    def valid(self) -> npt.NDArray[np.bool_]:
+        """Return a mask of the minutes that have a value."""
+        return np.isfinite(self.lux)
+
+    @property
+    def n_valid(self) -> int:
+        """Return the number of minutes with a value."""
+        return int(np.count_nonzero(self.valid))
+
+
+def clean_readings(
+    timestamps_s: npt.ArrayLike,
+    lux: npt.ArrayLike,
+    *,
+    max_lux: float = DEFAULT_MAX_LUX,
+) -> tuple[FloatArray, FloatArray]:
+    """Apply rules 1-3 of the module: drop invalid readings, clip noise to 0.
+
+    Returns the remaining (timestamps, lux) sorted by time.
+    """
+    times = np.asarray(timestamps_s, dtype=np.float64).ravel()
+    values = np.asarray(lux, dtype=np.float64).ravel()
+    if times.shape != values.shape:
+        raise ValueError(
+            f"{times.size} timestamps but {values.size} lux values: "
+            "they must have the same length"
+        )
+    keep = np.isfinite(times) & np.isfinite(values)
+    keep &= values >= -NEGATIVE_TOLERANCE_LUX
+    keep &= values <= max_lux
+    times = times[keep]
+    values = np.maximum(values[keep], 0.0)
+    order = np.argsort(times, kind="stable")
+    return times[order], values[order]
+
+
+def to_minute_series(
+    timestamps_s: npt.ArrayLike,
+    lux: npt.ArrayLike,
+    *,
+    max_gap_minutes: int = 10,
+    max_lux: float = DEFAULT_MAX_LUX,
+) -> MinuteSeries:
+    """Turn readings (UTC epoch seconds, lux) into a one-minute series.
+
+    The series runs from the minute of the first valid reading to the minute
+    of the last one. See the module's docstring for the rules; an input
+    without any valid reading raises ``ValueError``.
+    """
+    if max_gap_minutes < 0:
+        raise ValueError("max_gap_minutes must not be negative")
+    times, values = clean_readings(timestamps_s, lux, max_lux=max_lux)
+    if times.size == 0:
+        raise ValueError("no valid lux readings")
+
+    minute_of = np.floor(times / 60.0).astype(np.int64)
+    start = int(minute_of[0])
+    n = int(minute_of[-1]) - start + 1
+    index = minute_of - start
+
+    # Mean of the readings that fall in each minute.
+    sums = np.bincount(index, weights=values, minlength=n)
+    counts = np.bincount(index, minlength=n)
+    observed = counts > 0
+    out = np.full(n, np.nan)
+    out[observed] = sums[observed] / counts[observed]
+
+    # Hold the last value through short silences only. For each observed
+    # minute, the next observed minute and the time between the readings
+    # decide whether the minutes in between are filled.
+    obs_idx = np.flatnonzero(observed)
+    if obs_idx.size > 1:
+        # Seconds from the last reading of one observed minute to the first
+        # reading of the next observed minute.
+        first_in_minute = np.searchsorted(index, obs_idx, side="left")
+        last_in_minute = np.searchsorted(index, obs_idx, side="right") - 1
+        silence_s = times[first_in_minute[1:]] - times[last_in_minute[:-1]]
+        short = silence_s <= max_gap_minutes * 60.0
+        # Forward fill: every minute takes the index of the last observed
+        # minute at or before it, but only where the silence after that
+        # observed minute is short.
+        fill_ok = np.zeros(n, dtype=bool)
+        fill_ok[obs_idx[:-1]] = short
+        last_obs = np.maximum.accumulate(np.where(observed, np.arange(n), -1))
+        holdable = ~observed & (last_obs >= 0)
+        holdable[holdable] &= fill_ok[last_obs[holdable]]
+        out[holdable] = out[last_obs[holdable]]
+    return MinuteSeries(start, out)
+
+
+def smooth(series: MinuteSeries, window: int = DEFAULT_WINDOW) -> MinuteSeries:
+    """Trailing sliding mean of ``window`` minutes that never crosses a gap.
+
+    The value at minute ``t`` is the mean of minutes ``t - window + 1 .. t``
+    and exists only when all of them have a value; otherwise it is missing.
+    So the first ``window - 1`` minutes after a gap are missing too, rather
+    than averaged over fewer samples.
+    """
+    if window < 1:
+        raise ValueError("the smoothing window must be at least 1")
+    values = series.lux
+    if window == 1 or values.size == 0:
+        return MinuteSeries(series.start_minute, values.copy())
+    out = np.full(values.size, np.nan)
+    if values.size >= window:
+        # A NaN anywhere in a window makes its mean NaN: exactly the rule.
+        windows = np.lib.stride_tricks.sliding_window_view(values, window)
+        out[window - 1 :] = windows.mean(axis=1)
+    return MinuteSeries(series.start_minute, out)

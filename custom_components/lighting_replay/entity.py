@@ -1,0 +1,48 @@
+"""Base entity of the Lighting Replay integration: one device per room."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+
+from .const import DOMAIN
+from .data import LightingReplayConfigEntry, RoomState
+
+
+class LightingReplayRoomEntity(Entity):
+    """An entity of one room.
+
+    The unique id is ``<subentry id>_<description key>``; the device is the
+    room, identified by its subentry id. The entity is pushed: it writes its
+    state whenever the room state tells its listeners about a change.
+    Subclasses that show other data (e.g. the replay runner) can add their
+    own listeners in `async_added_to_hass`.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self,
+        *,
+        entry: LightingReplayConfigEntry,
+        room: RoomState,
+        description: EntityDescription,
+    ) -> None:
+        """Initialise the entity of `room` described by `description`."""
+        self.entity_description = description
+        self.entry = entry
+        self.room = room
+        self._attr_unique_id = f"{room.subentry_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, room.subentry_id)},
+            name=room.config.name,
+            manufacturer="Lighting Replay",
+            model="Room",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the room state."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.room.async_add_listener(self.async_write_ha_state))

@@ -1,0 +1,132 @@
+"""Read a lux sensor's history from the recorder as a minute series.
+
+Home Assistant records a state only when it changes, so a reading holds until
+the next state: 0 lx at 23:00 followed by 14 lx at 06:40 means it was dark all
+night. This module turns those held states into one sample per minute (held
+for at most `MAX_HOLD`) and hands them to the engine's `to_minute_series`,
+which builds the regular grid. States that are not readings (`unavailable`,
+`unknown`, text) end the hold, and so do readings in a unit that is not an
+illuminance unit: those minutes stay missing.
+
+`read_minute_series` does blocking database reads: run it in the recorder's
+own executor (`recorder.get_instance(hass).async_add_executor_job`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import math
+
+from homeassistant.components.recorder import history
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.core import HomeAssistant, State
+import numpy as np
+
+from .const import LUX_UNITS, MAX_HOLD
+from .engine.series import MinuteSeries, to_minute_series
+
+# Reading in slices keeps memory bounded when the recorder holds months.
+READ_SLICE = timedelta(days=7)
+
+
+@dataclass(kw_only=True)
+class HistoryReport:
+    """What the reader found besides readings, for logs and diagnostics."""
+
+    states: int = 0
+    not_numeric: int = 0
+    other_units: dict[str, int] = field(default_factory=dict)
+
+
+def reading_of(state: State, report: HistoryReport) -> float:
+    """Return a state's lux value, or NaN if it is not an illuminance reading."""
+    try:
+        value = float(state.state)
+    except ValueError:
+        report.not_numeric += 1
+        return math.nan
+    if not math.isfinite(value):
+        report.not_numeric += 1
+        return math.nan
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    if unit is None:
+        # An illuminance sensor without a unit reports lux.
+        return value
+    if (factor := LUX_UNITS.get(str(unit).strip().lower())) is None:
+        report.other_units[str(unit)] = report.other_units.get(str(unit), 0) + 1
+        return math.nan
+    return value * factor
+
+
+def held_samples(
+    times_s: np.ndarray, values: np.ndarray, end_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expand states (time, value) into one sample a minute while each holds.
+
+    A state holds until the next one (the last until `end_s`), for at most
+    `MAX_HOLD`. NaN values yield no samples.
+    """
+    if times_s.size == 0:
+        return np.empty(0), np.empty(0)
+    until = np.append(times_s[1:], end_s)
+    until = np.minimum(until, times_s + MAX_HOLD.total_seconds())
+    counts = np.ceil((until - times_s) / 60.0).astype(np.int64)
+    counts[~np.isfinite(values) | (counts < 0)] = 0
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty(0), np.empty(0)
+    firsts = np.cumsum(counts) - counts
+    steps = np.arange(total) - np.repeat(firsts, counts)
+    return np.repeat(times_s, counts) + 60.0 * steps, np.repeat(values, counts)
+
+
+def read_minute_series(
+    hass: HomeAssistant, entity_id: str, start: datetime, end: datetime
+) -> tuple[MinuteSeries | None, HistoryReport]:
+    """Read `entity_id` from `start` to `end` as whole minutes (end exclusive).
+
+    Returns None for the series when there is no valid reading.
+    """
+    report = HistoryReport()
+    start_s = start.timestamp()
+    end_s = end.timestamp()
+    sample_times: list[np.ndarray] = []
+    sample_values: list[np.ndarray] = []
+    slice_start = start
+    while slice_start < end:
+        slice_end = min(slice_start + READ_SLICE, end)
+        states = history.state_changes_during_period(
+            hass,
+            slice_start,
+            slice_end,
+            entity_id,
+            no_attributes=False,
+            include_start_time_state=True,
+        ).get(entity_id, [])
+        report.states += len(states)
+        times = np.array(
+            [max(s.last_changed.timestamp(), slice_start.timestamp()) for s in states],
+            dtype=np.float64,
+        )
+        values = np.array([reading_of(s, report) for s in states], dtype=np.float64)
+        # The state at the slice's start may repeat the previous slice's last.
+        order = np.argsort(times, kind="stable")
+        times, values = held_samples(times[order], values[order], slice_end.timestamp())
+        sample_times.append(times)
+        sample_values.append(values)
+        slice_start = slice_end
+
+    times = np.concatenate(sample_times) if sample_times else np.empty(0)
+    values = np.concatenate(sample_values) if sample_values else np.empty(0)
+    keep = (times >= start_s) & (times < end_s)
+    if not np.any(keep & np.isfinite(values)):
+        return None, report
+    series = to_minute_series(times[keep], values[keep], max_gap_minutes=1)
+    # Only whole minutes before `end` (the current minute is not over).
+    end_minute = math.floor(end_s / 60)
+    if series.end_minute > end_minute:
+        series = MinuteSeries(
+            series.start_minute, series.lux[: max(0, end_minute - series.start_minute)]
+        )
+    return (series if len(series) else None), report

@@ -1,0 +1,142 @@
+"""Actions of Lighting Replay: train rooms, import a model for a room."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+import voluptuous as vol
+
+from .const import (
+    ATTR_PATH,
+    ATTR_ROOM,
+    ATTR_ROOM_NAME,
+    DOMAIN,
+    SERVICE_IMPORT_MODEL,
+    SERVICE_TRAIN,
+)
+from .data import LightingReplayConfigEntry
+from .engine.model import ModelError
+
+TRAIN_SCHEMA = vol.Schema(
+    {vol.Optional(ATTR_ROOM): vol.All(cv.ensure_list, [cv.string])}
+)
+IMPORT_MODEL_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_ROOM): cv.string,
+        vol.Required(ATTR_PATH): cv.string,
+        vol.Optional(ATTR_ROOM_NAME): cv.string,
+    }
+)
+
+
+@callback
+def _loaded_entries(hass: HomeAssistant) -> list[LightingReplayConfigEntry]:
+    """Return the loaded Lighting Replay entries."""
+    entries: list[LightingReplayConfigEntry] = [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+    ]
+    if not entries:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="not_loaded"
+        )
+    return entries
+
+
+@callback
+def _room_of_device(
+    hass: HomeAssistant, device_id: str
+) -> tuple[LightingReplayConfigEntry, str]:
+    """Return the entry and the room (subentry id) a room device stands for."""
+    device = dr.async_get(hass).async_get(device_id)
+    if device is not None:
+        for entry in _loaded_entries(hass):
+            for domain, identifier in device.identifiers:
+                if domain == DOMAIN and identifier in entry.runtime_data.rooms:
+                    return entry, identifier
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="room_not_found",
+        translation_placeholders={"room": device_id},
+    )
+
+
+async def _async_train(call: ServiceCall) -> None:
+    """Train the given rooms, or every room."""
+    hass = call.hass
+    if ATTR_ROOM in call.data:
+        rooms = [_room_of_device(hass, device_id) for device_id in call.data[ATTR_ROOM]]
+    else:
+        rooms = [
+            (entry, subentry_id)
+            for entry in _loaded_entries(hass)
+            for subentry_id in entry.runtime_data.rooms
+        ]
+    for entry, subentry_id in rooms:
+        await entry.runtime_data.learning.async_train_room(
+            subentry_id, raise_errors=True
+        )
+
+
+def _resolve_path(hass: HomeAssistant, raw: str) -> Path | None:
+    """Return the file for `raw` if reading it is allowed (blocking)."""
+    path = Path(raw)
+    if not path.is_absolute():
+        path = Path(hass.config.config_dir) / path
+    path = path.resolve()
+    config_dir = Path(hass.config.config_dir).resolve()
+    if path.is_relative_to(config_dir) or hass.config.is_allowed_path(str(path)):
+        return path
+    return None
+
+
+async def _async_import_model(call: ServiceCall) -> None:
+    """Use a room of a model file written by the trainer for a room."""
+    hass = call.hass
+    entry, subentry_id = _room_of_device(hass, call.data[ATTR_ROOM])
+    raw_path = call.data[ATTR_PATH]
+    path = await hass.async_add_executor_job(_resolve_path, hass, raw_path)
+    if path is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="path_not_allowed",
+            translation_placeholders={"path": raw_path},
+        )
+    if not await hass.async_add_executor_job(path.is_file):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="file_not_found",
+            translation_placeholders={"path": raw_path},
+        )
+    try:
+        await entry.runtime_data.learning.async_import_model(
+            subentry_id, path, call.data.get(ATTR_ROOM_NAME)
+        )
+    except ModelError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_model",
+            translation_placeholders={"path": raw_path, "error": str(err)},
+        ) from err
+    except KeyError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="room_not_in_model",
+            translation_placeholders={"path": raw_path, "room": str(err.args[0])},
+        ) from err
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions."""
+    hass.services.async_register(
+        DOMAIN, SERVICE_TRAIN, _async_train, schema=TRAIN_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_IMPORT_MODEL, _async_import_model, schema=IMPORT_MODEL_SCHEMA
+    )

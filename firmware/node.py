@@ -1,0 +1,324 @@
+"""The lux node: read the light sensor, filter, publish to Home Assistant.
+
+One loop, no asyncio: each report takes ``samples`` readings spread over
+``interval_s``; between readings the MQTT connection is serviced (Home
+Assistant's birth message, keepalive pings, reconnects with exponential
+backoff) and the watchdog is fed. A missing or failing sensor marks the node
+unavailable and puts the error on the status topic; the loop keeps going and
+retries the sensor. Kept compact: on an ESP8266 each function costs RAM.
+"""
+
+import gc
+import json
+import time
+
+import discovery
+from drivers import open_sensor
+from filters import MedianFilter, valid
+import machine
+from micropython import const
+from mqtt import MQTTClient
+import network
+
+VERSION = "1.0.0"
+# Longest a single blocking step may take before the watchdog resets the board.
+_WATCHDOG_MS = const(30000)
+# Pause between readings in deep-sleep mode (the node is awake only briefly).
+_AWAKE_SPACING_MS = const(100)
+
+
+def log(*args):
+    """One log line on the console (the REPL over USB on a board)."""
+    print("luxnode:", *args)
+
+
+class Node:
+    """The node's state and its loop."""
+
+    def __init__(self, settings, sensor=None, i2c=None):
+        """Prepare everything; nothing touches the network yet.
+
+        ``sensor`` (anything with ``read_lux()``) and ``i2c`` may be injected;
+        otherwise the bus and driver come from the settings.
+        """
+        s = self.settings = settings
+        node_id = s["node_id"]
+        if not node_id:
+            node_id = "luxnode_"
+            for byte in machine.unique_id():
+                node_id += "%02x" % byte
+        self.node_id = discovery.clean_node_id(node_id)
+        self.topics = discovery.Topics(
+            self.node_id, s["topic_prefix"], s["discovery_prefix"]
+        )
+        self.samples = max(1, int(s["samples"]))
+        self.filter = MedianFilter(self.samples)
+        self.sensor = sensor
+        self.i2c = i2c
+        self.client = MQTTClient(
+            self.node_id,
+            s["broker_host"],
+            s["broker_port"],
+            s["username"],
+            s["password"],
+            s["keepalive_s"],
+            s["socket_timeout_s"],
+        )
+        self.client.set_last_will(self.topics.availability, "offline", True, 1)
+        self.client.callback = self.on_message
+        self.wlan = None
+        self.wdt = None
+        self.announce = True
+        self.available = False
+        self.error = None
+        self.invalid = 0
+        self.last_value = None
+        self.cycles = 0
+        self.backoff_ms = 0
+        self.next_attempt = time.ticks_ms()
+        self.peak_heap = 0
+
+    def start_watchdog(self):
+        """Start the board's watchdog if it has one and it is wanted."""
+        if self.settings["watchdog"] and hasattr(machine, "WDT"):
+            try:
+                self.wdt = machine.WDT(timeout=_WATCHDOG_MS)
+            except (TypeError, ValueError):
+                self.wdt = machine.WDT()  # ESP8266: fixed timeout, no arguments
+
+    def read_sensor(self):
+        """One reading: lux, or an OSError when the sensor is absent or fails."""
+        s = self.settings
+        try:
+            if self.sensor is None:
+                if self.i2c is None:
+                    scl = machine.Pin(s["i2c_scl"])
+                    sda = machine.Pin(s["i2c_sda"])
+                    if s["i2c_id"] is None:
+                        bus = getattr(machine, "SoftI2C", machine.I2C)
+                        self.i2c = bus(scl=scl, sda=sda, freq=s["i2c_freq"])
+                    else:
+                        self.i2c = machine.I2C(
+                            s["i2c_id"], scl=scl, sda=sda, freq=s["i2c_freq"]
+                        )
+                self.sensor = open_sensor(s["sensor"], self.i2c)
+            return self.sensor.read_lux()
+        except (OSError, ValueError) as err:
+            # Open it again next time: the chip may have been replugged.
+            self.sensor = None
+            return OSError("sensor %s: %r" % (s["sensor"], err))
+
+    def connect(self):
+        """WiFi, MQTT, subscription, then the announcements; raises OSError."""
+        s = self.settings
+        if self.wlan is None:
+            self.wlan = network.WLAN(network.STA_IF)
+            self.wlan.active(True)
+        if not self.wlan.isconnected():
+            self.wlan.connect(s["wifi_ssid"], s["wifi_password"])
+            deadline = time.ticks_add(time.ticks_ms(), int(s["wifi_timeout_s"] * 1000))
+            while not self.wlan.isconnected():
+                if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                    raise OSError("no WiFi")
+                if self.wdt:
+                    self.wdt.feed()
+                time.sleep_ms(200)
+            log("wifi", self.wlan.ifconfig()[0])
+        self.client.connect()
+        self.client.subscribe(self.topics.birth)
+        self.announce = True
+        self.publish_state(None)
+        log("connected to", s["broker_host"])
+
+    def publish_state(self, value):
+        """Announce if due, then availability, status and ``value`` (if any).
+
+        Discovery and availability are retained so Home Assistant finds them
+        whenever it starts; the status JSON carries the error and counters.
+        """
+        s = self.settings
+        client = self.client
+        if self.announce:
+            gc.collect()  # the payload needs one contiguous block
+            expire = int(s["interval_s"] * 3) + 60 if s["deep_sleep"] else 0
+            payload = discovery.config_payload(
+                self.node_id,
+                s["name"],
+                self.topics,
+                str(s["sensor"]).upper() + " lux node",
+                VERSION,
+                expire,
+            )
+            client.publish(self.topics.config, payload, True, 1)
+            payload = None
+            self.announce = False
+            if value is None and self.available:
+                value = self.last_value
+        client.publish(
+            self.topics.availability, "online" if self.available else "offline", True, 1
+        )
+        client.publish(
+            self.topics.status,
+            '{"error":%s,"rejected":%d,"invalid":%d,"free_heap":%d}'
+            % (
+                json.dumps(self.error),
+                self.filter.rejected,
+                self.invalid,
+                gc.mem_free(),
+            ),
+            True,
+            1,
+        )
+        if value is not None:
+            client.publish(self.topics.state, "%.2f" % value, False, 1)
+
+    def on_message(self, topic, payload):
+        """Home Assistant's birth message: announce again (from the loop)."""
+        if payload == b"online" and topic == self.topics.birth.encode():
+            log("Home Assistant started")
+            self.announce = True
+
+    def drop_connection(self, err):
+        """Close the socket and schedule the next attempt with backoff."""
+        self.client.close()
+        s = self.settings
+        self.backoff_ms = min(
+            int(s["backoff_max_s"] * 1000),
+            max(int(s["backoff_min_s"] * 1000), self.backoff_ms * 2),
+        )
+        self.next_attempt = time.ticks_add(time.ticks_ms(), self.backoff_ms)
+        log("offline (%r), retry in %d ms" % (err, self.backoff_ms))
+
+    def service(self, until):
+        """Keep MQTT going (reconnect, messages, pings) until ``until`` ticks."""
+        client = self.client
+        while True:
+            if self.wdt:
+                self.wdt.feed()
+            if self.settings["debug"]:
+                self.peak_heap = max(self.peak_heap, gc.mem_alloc())
+            now = time.ticks_ms()
+            left = time.ticks_diff(until, now)
+            try:
+                if client.sock is None:
+                    wait = time.ticks_diff(self.next_attempt, now)
+                    if wait <= 0:
+                        self.connect()
+                        self.backoff_ms = 0
+                        continue
+                    if left <= 0:
+                        return
+                    time.sleep_ms(min(left, wait, 1000))
+                    continue
+                if self.announce:
+                    self.publish_state(None)
+                client.check_msg(min(max(left, 0), 1000))
+            except OSError as err:
+                self.drop_connection(err)
+                continue
+            if time.ticks_diff(until, time.ticks_ms()) <= 0:
+                return
+
+    def measure(self, spacing_ms):
+        """Take the readings of one report; return the filtered lux or None."""
+        flt = self.filter
+        flt.clear()
+        self.invalid = 0
+        failure = None
+        start = time.ticks_ms()
+        for i in range(self.samples):
+            value = self.read_sensor()
+            if isinstance(value, OSError):
+                failure = value
+            elif valid(value, self.settings["max_lux"]):
+                flt.add(value)
+            else:
+                self.invalid += 1
+            self.service(time.ticks_add(start, (i + 1) * spacing_ms))
+        error = None
+        if not flt.count:
+            error = (
+                str(failure) if failure else "%d readings out of range" % self.invalid
+            )
+            if error != self.error:
+                log("error:", error)
+        self.error = error
+        return flt.value()
+
+    def report(self, value):
+        """Publish the value (or unavailability) of one cycle."""
+        self.available = value is not None
+        if self.available:
+            self.last_value = value
+        if self.client.sock is not None:
+            try:
+                self.publish_state(value)
+            except OSError as err:
+                self.drop_connection(err)
+
+    def run(self):
+        """Report forever (or ``max_cycles`` times), then go offline cleanly."""
+        s = self.settings
+        self.start_watchdog()
+        spacing = int(s["interval_s"] * 1000) // self.samples
+        try:
+            self.service(time.ticks_ms())
+            while not s["max_cycles"] or self.cycles < s["max_cycles"]:
+                self.report(self.measure(spacing))
+                self.cycles += 1
+                if s["debug"]:
+                    self.peak_heap = max(self.peak_heap, gc.mem_alloc())
+                gc.collect()
+                if s["debug"]:
+                    log(
+                        "cycle",
+                        self.cycles,
+                        "heap",
+                        gc.mem_alloc(),
+                        "peak",
+                        self.peak_heap,
+                    )
+        finally:
+            if self.client.sock is not None:
+                try:  # noqa: SIM105 - MicroPython has no contextlib.suppress
+                    self.client.publish(self.topics.availability, "offline", True, 1)
+                except OSError:
+                    pass
+                self.client.disconnect()
+
+    def run_once_and_sleep(self):
+        """Deep-sleep mode: connect, report once, sleep ``interval_s``."""
+        self.start_watchdog()
+        # A few quick attempts; if the broker is away, report next time.
+        for _ in range(3):
+            try:
+                self.connect()
+                break
+            except OSError as err:
+                self.drop_connection(err)
+                time.sleep_ms(self.backoff_ms)
+        self.report(self.measure(_AWAKE_SPACING_MS))
+        try:  # noqa: SIM105 - MicroPython has no contextlib.suppress
+            self.sensor.power_off()
+        except (AttributeError, OSError):
+            pass
+        # Stay "online" while asleep: expire_after marks a node that stopped.
+        self.client.disconnect()
+        log("deep sleep", self.settings["interval_s"], "s")
+        machine.deepsleep(int(self.settings["interval_s"] * 1000))
+
+
+def main(settings):
+    """Run with ``settings`` (see config.py); an unexpected error resets the board."""
+    try:
+        node = Node(settings)
+        if settings["deep_sleep"]:
+            node.run_once_and_sleep()
+        else:
+            node.run()
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:
+        log("fatal:", repr(err))
+        time.sleep_ms(5000)
+        machine.reset()

@@ -1,0 +1,215 @@
+"""Tests of sampling a day's schedule and applying the options."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from hypothesis import given, settings, strategies as st
+import numpy as np
+import pytest
+
+from lighting_replay_engine.model import HomeModel
+from lighting_replay_engine.schedule import (
+    DaySchedule,
+    Interval,
+    ScheduleOptions,
+    sample_day,
+)
+from lighting_replay_engine.zones import Location, day_zones, epoch_minute
+
+DAYS = [date(2024, 3, 31), date(2024, 10, 27), date(2024, 11, 20), date(2024, 6, 21)]
+
+
+def _check_schedule(schedule: DaySchedule, berlin: Location) -> None:
+    zones = day_zones(schedule.day, berlin)
+    previous_end: datetime | None = None
+    for iv in schedule.intervals:
+        assert iv.start < iv.end
+        assert zones.bounds[0] <= iv.start and iv.end <= zones.bounds[4]
+        assert iv.start.second == 0 and iv.end.second == 0
+        if previous_end is not None:
+            assert previous_end < iv.start  # sorted, disjoint, not touching
+        previous_end = iv.end
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_intervals_are_sorted_disjoint_within_the_day(
+    home_model: HomeModel, berlin: Location, day: date
+) -> None:
+    """Whole days, including 23- and 25-hour days."""
+    rng = np.random.default_rng(1)
+    for room in home_model.rooms.values():
+        for _ in range(5):
+            schedule = sample_day(room, day, berlin, rng=rng)
+            _check_schedule(schedule, berlin)
+            levels = [iv.level for iv in schedule.intervals]
+            assert all(
+                room.levels.on_level <= lv < room.levels.n_levels for lv in levels
+            )
+
+
+def test_seeds_decide_the_day(home_model: HomeModel, berlin: Location) -> None:
+    """Same seed, same day; other seeds or the next draw, another day."""
+    room = home_model.rooms["living_room"]
+    day = date(2024, 11, 20)
+    a = sample_day(room, day, berlin, rng=np.random.default_rng(3))
+    b = sample_day(room, day, berlin, rng=np.random.default_rng(3))
+    assert a == b
+    rng = np.random.default_rng(3)
+    runs = [sample_day(room, day, berlin, rng=rng).intervals for _ in range(6)]
+    assert len({tuple(r) for r in runs}) > 1
+    others = {
+        sample_day(room, day, berlin, rng=np.random.default_rng(s)).intervals
+        for s in range(6)
+    }
+    assert len(others) > 1
+
+
+def test_changes_and_state(home_model: HomeModel, berlin: Location) -> None:
+    """Changes alternate on/off at interval bounds; state_at agrees."""
+    room = home_model.rooms["living_room"]
+    schedule = sample_day(
+        room, date(2024, 11, 20), berlin, rng=np.random.default_rng(8)
+    )
+    assert schedule.intervals
+    changes = schedule.changes()
+    assert [c.on for c in changes] == [True, False] * len(schedule.intervals)
+    for iv in schedule.intervals:
+        assert schedule.state_at(iv.start) == iv
+        assert schedule.state_at(iv.end - timedelta(minutes=1)) == iv
+        assert schedule.state_at(iv.end) != iv
+    on = schedule.on_minutes()
+    assert on.shape == (1440,) and on.dtype == np.bool_
+    assert int(on.sum()) == schedule.total_on_minutes
+
+
+def test_on_minutes_on_dst_days() -> None:
+    """Wall-clock minutes: the skipped hour is off, the repeated one is merged."""
+    tz = Location(52.52, 13.40, "Europe/Berlin").tzinfo
+    spring = DaySchedule(
+        "r",
+        date(2024, 3, 31),
+        (
+            Interval(
+                datetime(2024, 3, 31, 1, 30, tzinfo=tz),
+                datetime(2024, 3, 31, 3, 30, tzinfo=tz),
+                1,
+            ),
+        ),
+    )
+    on = spring.on_minutes()
+    assert on.sum() == 60  # 01:30-02:00 and 03:00-03:30
+    assert not on[120:180].any()
+    start = datetime(2024, 10, 27, 1, 30, tzinfo=tz)
+    autumn = DaySchedule(
+        "r", date(2024, 10, 27), (Interval(start, start + timedelta(hours=2), 1),)
+    )
+    assert autumn.total_on_minutes == 120
+    assert autumn.on_minutes().sum() == 60  # 01:30 to 02:30 wall time, twice
+
+
+def test_rest_of_day_starts_at_the_moment(
+    home_model: HomeModel, berlin: Location
+) -> None:
+    """From a given moment on only; nothing before it."""
+    room = home_model.rooms["living_room"]
+    day = date(2024, 11, 20)
+    moment = datetime(2024, 11, 20, 17, 7, 30, tzinfo=berlin.tzinfo)
+    rng = np.random.default_rng(2)
+    seen_on_at_start = 0
+    for _ in range(30):
+        schedule = sample_day(room, day, berlin, rng=rng, start=moment)
+        _check_schedule(schedule, berlin)
+        assert all(iv.start >= moment.replace(second=0) for iv in schedule.intervals)
+        seen_on_at_start += schedule.state_at(moment.replace(second=0)) is not None
+    # 17:07 is in the busy evening: it is often on at that very moment.
+    assert seen_on_at_start > 3
+    late = datetime(2024, 11, 21, 0, 5, tzinfo=berlin.tzinfo)
+    assert sample_day(room, day, berlin, rng=rng, start=late).intervals == ()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    day_offset=st.integers(0, 365),
+    window_start=st.one_of(st.none(), st.times()),
+    window_end=st.one_of(st.none(), st.times()),
+    all_off=st.one_of(st.none(), st.times()),
+    min_on=st.integers(0, 90),
+    jitter=st.integers(0, 45),
+    sunset_offset=st.one_of(st.none(), st.integers(-120, 120)),
+)
+def test_options_are_respected(
+    home_model: HomeModel,
+    berlin: Location,
+    seed: int,
+    day_offset: int,
+    window_start: time | None,
+    window_end: time | None,
+    all_off: time | None,
+    min_on: int,
+    jitter: int,
+    sunset_offset: int | None,
+) -> None:
+    """Whatever the options, every interval obeys them."""
+    options = ScheduleOptions(
+        window_start=window_start,
+        window_end=window_end,
+        sunset_offset_minutes=sunset_offset,
+        all_off_by=all_off,
+        min_on_minutes=min_on,
+        jitter_minutes=jitter,
+    )
+    day = date(2024, 1, 1) + timedelta(days=day_offset)
+    room = home_model.rooms["kitchen"]
+    schedule = sample_day(
+        room, day, berlin, rng=np.random.default_rng(seed), options=options
+    )
+    _check_schedule(schedule, berlin)
+    zones = day_zones(day, berlin)
+    base = zones.bounds_minutes[0]
+
+    def clock(t: time) -> int:
+        m = epoch_minute(datetime.combine(day, t, tzinfo=berlin.tzinfo)) - base
+        return min(max(m, 0), zones.n_minutes)
+
+    begin = None
+    if sunset_offset is not None:
+        begin = min(
+            max(epoch_minute(zones.sunset) - base + sunset_offset, 0), zones.n_minutes
+        )
+    elif window_start is not None:
+        begin = clock(window_start)
+    end = None if window_end is None else clock(window_end)
+    for iv in schedule.intervals:
+        s, e = epoch_minute(iv.start) - base, epoch_minute(iv.end) - base
+        assert e - s >= max(1, min_on)
+        for m in range(s, e):
+            if begin is not None and end is not None and end <= begin:
+                assert m >= begin or m < end
+            else:
+                assert begin is None or m >= begin
+                assert end is None or m < end
+            if all_off is not None:
+                cut = clock(all_off)
+                if all_off >= time(12):
+                    assert m < cut
+                else:
+                    assert not cut <= m < clock(time(12))
+
+
+def test_jitter_moves_intervals(home_model: HomeModel, berlin: Location) -> None:
+    """Jitter changes the start times but keeps the amount of light similar."""
+    room = home_model.rooms["living_room"]
+    day = date(2024, 11, 20)
+    plain = sample_day(room, day, berlin, rng=np.random.default_rng(4))
+    moved = sample_day(
+        room,
+        day,
+        berlin,
+        rng=np.random.default_rng(4),
+        options=ScheduleOptions(jitter_minutes=30),
+    )
+    assert [iv.start for iv in plain.intervals] != [iv.start for iv in moved.intervals]
+    with pytest.raises(ValueError, match="negative"):
+        ScheduleOptions(jitter_minutes=-1)

@@ -1,0 +1,304 @@
+"""Fixtures of the integration tests: a real recorder filled with history.
+
+History is written straight into the recorder's SQLite database (``States``
+rows with past timestamps, through the recorder's own session and executor).
+That is what the recorder itself would have written had Home Assistant run
+for those days, and it takes a fraction of a second for weeks of minute
+readings, where replaying them through ``hass.states.async_set`` with a
+frozen clock would take minutes. Only changed values become rows, as in
+Home Assistant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import timedelta
+import json
+import math
+from pathlib import Path
+from typing import Any
+from unittest.mock import PropertyMock, patch
+
+from homeassistant.components.recorder import Recorder, get_instance
+from homeassistant.components.recorder.db_schema import (
+    StateAttributes,
+    States,
+    StatesMeta,
+)
+from homeassistant.components.recorder.util import session_scope
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
+import numpy as np
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.lighting_replay.const import (
+    CONF_ARCHIVE_DAYS,
+    CONF_LIGHTS,
+    CONF_LUX_SENSOR,
+    CONF_N_LEVELS,
+    DOMAIN,
+    SUBENTRY_TYPE_ROOM,
+)
+from custom_components.lighting_replay.engine.simulate import simulate_household
+from custom_components.lighting_replay.engine.training import TrainingOptions
+from custom_components.lighting_replay.engine.zones import Location
+from custom_components.lighting_replay.learning import Learning
+
+LUX_ENTITY = "sensor.living_room_lux"
+LIGHT_ENTITY = "light.living_room_lamp"
+LUX_ATTRIBUTES = {
+    "unit_of_measurement": "lx",
+    "device_class": "illuminance",
+    "state_class": "measurement",
+    "friendly_name": "Living room lux",
+}
+ROOM_NAME = "Living room"
+ROOM_SUBENTRY_ID = "01JROOMLIVING0000000000000"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(
+    recorder_mock: Recorder, enable_custom_integrations: None
+) -> None:
+    """Every test runs with a real recorder and the custom integration.
+
+    The recorder must be requested before `hass` (its database is prepared
+    before Home Assistant starts), hence it comes first here.
+    """
+
+
+@pytest.fixture(autouse=True)
+def fast_training() -> Generator[None]:
+    """Train with fewer EM restarts and iterations than at home.
+
+    The tests check what learning does with the model, not how good the
+    model is; the full settings are measured by benchmarks/ha_learning.py.
+    """
+    with patch.object(
+        Learning,
+        "training_options",
+        new_callable=PropertyMock,
+        return_value=TrainingOptions(n_levels=4, n_restarts=1, n_iter=20),
+    ):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def private_config_dir(hass: HomeAssistant, tmp_path: Path) -> Generator[Path]:
+    """Give every test its own config folder for the archive and model files."""
+    original = hass.config.config_dir
+    hass.config.config_dir = str(tmp_path)
+    yield tmp_path
+    hass.config.config_dir = original
+
+
+@pytest.fixture
+def location(hass: HomeAssistant) -> Location:
+    """The test home's location (Home Assistant's test configuration)."""
+    return Location(hass.config.latitude, hass.config.longitude, hass.config.time_zone)
+
+
+@pytest.fixture
+def lux_sensor(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry
+) -> er.RegistryEntry:
+    """A registered illuminance sensor with a current reading."""
+    entry = entity_registry.async_get_or_create(
+        "sensor",
+        "lux_node",
+        "living-room-lux",
+        suggested_object_id="living_room_lux",
+        original_device_class="illuminance",
+        unit_of_measurement="lx",
+    )
+    assert entry.entity_id == LUX_ENTITY
+    hass.states.async_set(LUX_ENTITY, "3.0", LUX_ATTRIBUTES)
+    return entry
+
+
+@pytest.fixture
+def light(hass: HomeAssistant, entity_registry: er.EntityRegistry) -> er.RegistryEntry:
+    """A registered light, off."""
+    entry = entity_registry.async_get_or_create(
+        "light", "hue", "living-room-lamp", suggested_object_id="living_room_lamp"
+    )
+    assert entry.entity_id == LIGHT_ENTITY
+    hass.states.async_set(LIGHT_ENTITY, "off", {"friendly_name": "Living room lamp"})
+    return entry
+
+
+@pytest.fixture
+def room_data(lux_sensor: er.RegistryEntry, light: er.RegistryEntry) -> dict[str, Any]:
+    """The living room's subentry data, as the config flow stores it."""
+    return {CONF_LUX_SENSOR: lux_sensor.id, CONF_LIGHTS: [light.id]}
+
+
+@pytest.fixture
+def mock_config_entry(room_data: dict[str, Any]) -> MockConfigEntry:
+    """The home with one room."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data={CONF_ARCHIVE_DAYS: 400, CONF_N_LEVELS: 4},
+        subentries_data=[
+            ConfigSubentryData(
+                data=room_data,
+                subentry_id=ROOM_SUBENTRY_ID,
+                subentry_type=SUBENTRY_TYPE_ROOM,
+                title=ROOM_NAME,
+                unique_id=None,
+            )
+        ],
+        entry_id="01JHOMEENTRY00000000000000",
+    )
+
+
+@dataclass
+class History:
+    """What was written to the recorder."""
+
+    timestamps_s: np.ndarray
+    lux: np.ndarray
+    rows: int
+
+
+def _state_text(value: float) -> str:
+    """Home Assistant's state of a reading (a sensor reports one decimal)."""
+    if not math.isfinite(value):
+        return "unavailable"
+    return f"{value:.1f}"
+
+
+def write_states(
+    hass: HomeAssistant,
+    entity_id: str,
+    rows: list[tuple[float, str, dict[str, Any]]],
+) -> None:
+    """Insert (time, state, attributes) rows for `entity_id` (blocking).
+
+    The entity must already have a state recorded (so that its metadata row
+    exists). Call in the recorder's executor.
+    """
+    shared: dict[str, int] = {}
+    with session_scope(hass=hass) as session:
+        metadata_id = (
+            session.query(StatesMeta.metadata_id)
+            .filter(StatesMeta.entity_id == entity_id)
+            .scalar()
+        )
+        assert metadata_id is not None
+        for _time, _state, attributes in rows:
+            text = json.dumps(attributes, sort_keys=True)
+            if text not in shared:
+                blob = text.encode()
+                row = StateAttributes(
+                    hash=StateAttributes.hash_shared_attrs_bytes(blob),
+                    shared_attrs=text,
+                )
+                session.add(row)
+                session.flush()
+                shared[text] = row.attributes_id
+        session.bulk_insert_mappings(
+            States,  # type: ignore[arg-type]
+            [
+                {
+                    "metadata_id": metadata_id,
+                    "state": state,
+                    "last_updated_ts": time_s,
+                    "last_changed_ts": None,
+                    "last_reported_ts": None,
+                    "attributes_id": shared[json.dumps(attributes, sort_keys=True)],
+                    "origin_idx": 0,
+                }
+                for time_s, state, attributes in rows
+            ],
+        )
+    # The recorder keeps the time of its oldest state in memory (read at
+    # startup, moved by purges); history queries rely on it.
+    with session_scope(hass=hass, read_only=True) as session:
+        get_instance(hass).states_manager.load_from_db(session)
+
+
+async def async_write_history(
+    hass: HomeAssistant,
+    entity_id: str,
+    rows: list[tuple[float, str, dict[str, Any]]],
+) -> None:
+    """Record the entity's current state, then insert older rows under it."""
+    await async_wait_recording_done(hass)
+    await get_instance(hass).async_add_executor_job(write_states, hass, entity_id, rows)
+    await async_wait_recording_done(hass)
+
+
+def simulated_rows(
+    location: Location, days: int, *, end_s: float, seed: int = 0
+) -> tuple[History, list[tuple[float, str, dict[str, Any]]]]:
+    """Simulate the living room for `days` up to `end_s`; only changed states."""
+    end_local = dt_util.utc_from_timestamp(end_s).astimezone(location.tzinfo)
+    start = end_local.date() - timedelta(days=days)
+    timestamps, lux = simulate_household(location, start, days + 1, seed=seed)[
+        "living_room"
+    ]
+    keep = timestamps < end_s
+    timestamps, lux = timestamps[keep], lux[keep]
+    rows: list[tuple[float, str, dict[str, Any]]] = []
+    previous = None
+    for time_s, value in zip(timestamps.tolist(), lux.tolist(), strict=True):
+        text = _state_text(value)
+        if text != previous:
+            rows.append((time_s, text, LUX_ATTRIBUTES))
+            previous = text
+    return History(timestamps, lux, len(rows)), rows
+
+
+@pytest.fixture
+def history_days() -> int:
+    """Days of history in the recorder (parametrize to change)."""
+    return 14
+
+
+@pytest.fixture
+async def lux_history(
+    hass: HomeAssistant,
+    lux_sensor: er.RegistryEntry,
+    location: Location,
+    history_days: int,
+) -> History:
+    """`history_days` of simulated living-room readings in the recorder."""
+    end_s = dt_util.utcnow().timestamp() - 120
+    history, rows = simulated_rows(location, history_days, end_s=end_s)
+    await async_write_history(hass, LUX_ENTITY, rows)
+    return history
+
+
+def room_device(
+    device_registry: dr.DeviceRegistry, entry_id: str, subentry_id: str
+) -> dr.DeviceEntry | None:
+    """Return the device of a room (looked up the same way in every version)."""
+    for device in dr.async_entries_for_config_entry(device_registry, entry_id):
+        if (DOMAIN, subentry_id) in device.identifiers:
+            return device
+    return None
+
+
+async def async_setup_integration(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set up the entry and wait until its first learning is done."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The integration set up with one room and no history."""
+    await async_setup_integration(hass, mock_config_entry)
+    return mock_config_entry

@@ -1,0 +1,442 @@
+"""Learning from the recorder: archive, training, purges, restarts, bad data."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+import math
+import threading
+import time
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.components.recorder import get_instance, history
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
+import numpy as np
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_purge_done,
+)
+
+from custom_components.lighting_replay import learning as learning_module
+from custom_components.lighting_replay.archive import load as load_archive
+from custom_components.lighting_replay.const import (
+    DOMAIN,
+    SERVICE_TRAIN,
+    ModelSource,
+    ModelStatus,
+)
+from custom_components.lighting_replay.engine.model import HomeModel
+from custom_components.lighting_replay.history import read_minute_series
+from custom_components.lighting_replay.learning import storage_path
+
+from .conftest import (
+    LUX_ATTRIBUTES,
+    LUX_ENTITY,
+    ROOM_SUBENTRY_ID,
+    History,
+    async_setup_integration,
+    async_write_history,
+)
+
+
+def _files(hass: HomeAssistant) -> dict[str, Any]:
+    folder = storage_path(hass)
+    return {
+        "archive": folder / f"{ROOM_SUBENTRY_ID}.archive",
+        "model": folder / f"{ROOM_SUBENTRY_ID}.model.json",
+        "folder": folder,
+    }
+
+
+async def test_training_from_recorder_history(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Two weeks of recorder history train the room at setup."""
+    await async_setup_integration(hass, mock_config_entry)
+    room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.status is ModelStatus.TRAINED
+    assert room.source is ModelSource.LEARNED
+    assert room.model is not None
+    # 14 days of readings, a little lost to the simulated outages.
+    assert 12.0 < room.model.days_of_data <= 15.0
+    assert room.model.levels.n_levels == 4
+    assert room.problems == frozenset()
+    assert (
+        issue_registry.async_get_issue(DOMAIN, f"not_enough_data_{ROOM_SUBENTRY_ID}")
+        is None
+    )
+
+    state = hass.states.get("sensor.living_room_model_status")
+    assert state is not None
+    assert state.state == "trained"
+    assert state.attributes["source"] == "learned"
+    assert len(state.attributes["level_centres"]) == 4
+
+    files = _files(hass)
+    saved = await hass.async_add_executor_job(HomeModel.load, files["model"])
+    assert saved.rooms["Living room"].to_dict() == room.model.to_dict()
+    series = await hass.async_add_executor_job(load_archive, files["archive"])
+    assert series is not None
+    assert series.n_valid / 1440 == pytest.approx(room.model.days_of_data, abs=0.6)
+
+
+@pytest.mark.parametrize("history_days", [12])
+async def test_history_older_than_the_recorder_keeps_is_used(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """After the recorder purged all but 4 days, training still sees 12 days."""
+    await async_setup_integration(hass, mock_config_entry)
+    entry = mock_config_entry
+    days_before = entry.runtime_data.rooms[ROOM_SUBENTRY_ID].model.days_of_data
+    assert days_before > 10
+
+    await hass.services.async_call(
+        "recorder", "purge", {"keep_days": 4, "repack": False}, blocking=True
+    )
+    await async_wait_purge_done(hass)
+    oldest = await get_instance(hass).async_add_executor_job(_oldest_state_time, hass)
+    assert dt_util.utcnow() - oldest < timedelta(days=4, hours=1)
+
+    # A restart after the purge, then a retrain.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await hass.services.async_call(DOMAIN, SERVICE_TRAIN, {}, blocking=True)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.status is ModelStatus.TRAINED
+    assert room.model.days_of_data == pytest.approx(days_before, abs=0.2)
+    assert room.model.data_start < dt_util.utcnow() - timedelta(days=10)
+
+
+def _oldest_state_time(hass: HomeAssistant) -> Any:
+    """Return the time of the oldest recorded lux state (blocking)."""
+    states = history.state_changes_during_period(
+        hass,
+        dt_util.utcnow() - timedelta(days=60),
+        dt_util.utcnow(),
+        LUX_ENTITY,
+        include_start_time_state=False,
+    )[LUX_ENTITY]
+    return states[0].last_changed
+
+
+@pytest.mark.parametrize("history_days", [6])
+async def test_restart_keeps_archive_and_model(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Unloading and setting up again keeps the model; no retraining needed."""
+    entry = mock_config_entry
+    await async_setup_integration(hass, entry)
+    before = entry.runtime_data.rooms[ROOM_SUBENTRY_ID].model.to_dict()
+    archive_before = await hass.async_add_executor_job(
+        load_archive, _files(hass)["archive"]
+    )
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    with patch.object(
+        learning_module, "train_room", side_effect=AssertionError("retrained")
+    ):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.status is ModelStatus.TRAINED
+    assert room.source is ModelSource.LEARNED
+    assert room.model.to_dict() == before
+    archive_after = await hass.async_add_executor_job(
+        load_archive, _files(hass)["archive"]
+    )
+    assert archive_after.start_minute == archive_before.start_minute
+    assert archive_after.n_valid >= archive_before.n_valid
+
+
+async def test_bad_states_are_skipped(
+    hass: HomeAssistant,
+    lux_sensor: er.RegistryEntry,
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """unavailable/unknown/text/other units end a reading; fc is converted."""
+    t0 = math.floor((dt_util.utcnow().timestamp() - 3 * 3600) / 60) * 60.0
+    percent = {**LUX_ATTRIBUTES, "unit_of_measurement": "%"}
+    foot_candles = {**LUX_ATTRIBUTES, "unit_of_measurement": "fc"}
+    rows = [
+        (t0, "100.0", LUX_ATTRIBUTES),
+        (t0 + 600, "unavailable", LUX_ATTRIBUTES),
+        (t0 + 1200, "50.0", LUX_ATTRIBUTES),
+        (t0 + 1800, "unknown", LUX_ATTRIBUTES),
+        (t0 + 2400, "abc", LUX_ATTRIBUTES),
+        (t0 + 3000, "20.0", percent),
+        (t0 + 3600, "10.0", foot_candles),
+        (t0 + 4200, "5.0", LUX_ATTRIBUTES),
+    ]
+    await async_write_history(hass, LUX_ENTITY, rows)
+
+    series, report = await get_instance(hass).async_add_executor_job(
+        read_minute_series,
+        hass,
+        LUX_ENTITY,
+        dt_util.utc_from_timestamp(t0 - 3600),
+        dt_util.utcnow(),
+    )
+    assert series is not None
+    assert report.not_numeric == 3
+    assert report.other_units == {"%": 1}
+
+    def at(offset_minutes: int) -> float:
+        return float(series.lux[int(t0 // 60) + offset_minutes - series.start_minute])
+
+    assert at(5) == 100.0
+    assert math.isnan(at(15))
+    assert at(25) == 50.0
+    assert math.isnan(at(35))
+    assert math.isnan(at(45))
+    assert math.isnan(at(55))
+    assert at(65) == pytest.approx(107.639)
+    assert at(75) == 5.0
+
+    # Through the integration: too little data, the fallback, an issue, a warning.
+    await async_setup_integration(hass, mock_config_entry)
+    room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.status is ModelStatus.NOT_ENOUGH_DATA
+    assert room.source is ModelSource.FALLBACK
+    assert room.model is not None
+    assert "'%', which is not an illuminance unit" in caplog.text
+    issue = issue_registry.async_get_issue(
+        DOMAIN, f"not_enough_data_{ROOM_SUBENTRY_ID}"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders["days_needed"] == "3"
+    assert issue.translation_placeholders["days_more"] == "3"
+    state = hass.states.get("sensor.living_room_model_status")
+    assert state.state == "not_enough_data"
+    assert state.attributes["source"] == "fallback"
+    assert state.attributes["days_needed"] == 3
+
+
+async def test_missing_sensor(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A room whose lux sensor is gone still sets up and says so."""
+    entity_registry.async_remove(LUX_ENTITY)
+    hass.states.async_remove(LUX_ENTITY)
+    await async_setup_integration(hass, mock_config_entry)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.status is ModelStatus.NOT_ENOUGH_DATA
+    assert hass.states.get("binary_sensor.living_room_lux_sensor_missing").state == "on"
+    assert hass.states.get("binary_sensor.living_room_lux_sensor_stuck").state == "off"
+
+
+@pytest.mark.parametrize("history_days", [5])
+async def test_corrupted_archive_is_set_aside_and_rebuilt(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A damaged archive is renamed, logged and rebuilt from the recorder."""
+    entry = mock_config_entry
+    await async_setup_integration(hass, entry)
+    files = _files(hass)
+    good = await hass.async_add_executor_job(load_archive, files["archive"])
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+    blob = await hass.async_add_executor_job(files["archive"].read_bytes)
+    damaged = blob[:30] + bytes(b ^ 0x5A for b in blob[30:60]) + blob[60:]
+    await hass.async_add_executor_job(files["archive"].write_bytes, damaged)
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.services.async_call(DOMAIN, SERVICE_TRAIN, {}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+    assert "archive of room Living room is damaged" in caplog.text
+    set_aside = list(files["folder"].glob(f"{ROOM_SUBENTRY_ID}.archive.corrupt-*"))
+    assert len(set_aside) == 1
+    rebuilt = await hass.async_add_executor_job(load_archive, files["archive"])
+    assert rebuilt is not None
+    # Everything was still in the recorder, so nothing is lost.
+    assert rebuilt.n_valid == pytest.approx(good.n_valid, abs=5)
+    assert entry.runtime_data.rooms[ROOM_SUBENTRY_ID].status is ModelStatus.TRAINED
+
+
+@pytest.mark.parametrize("history_days", [5])
+async def test_corrupted_model_is_set_aside_and_learned_again(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A damaged model file is renamed and the room trained again."""
+    entry = mock_config_entry
+    await async_setup_integration(hass, entry)
+    files = _files(hass)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_add_executor_job(files["model"].write_text, '{"format": "lig')
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+    assert "model of room Living room cannot be read" in caplog.text
+    assert (
+        len(list(files["folder"].glob(f"{ROOM_SUBENTRY_ID}.model.json.corrupt-*"))) == 1
+    )
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.status is ModelStatus.TRAINED
+    assert room.source is ModelSource.LEARNED
+    saved = await hass.async_add_executor_job(HomeModel.load, files["model"])
+    assert saved.rooms["Living room"].to_dict() == room.model.to_dict()
+
+
+@pytest.mark.parametrize("history_days", [5])
+async def test_failed_training_keeps_the_learned_model(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A retrain that fails leaves the learned model in place and says why."""
+    entry = mock_config_entry
+    await async_setup_integration(hass, entry)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    before = room.model.to_dict()
+    with (
+        patch.object(
+            learning_module, "train_room", side_effect=FloatingPointError("boom")
+        ),
+        pytest.raises(Exception, match="Training room Living room failed: boom"),
+    ):
+        await hass.services.async_call(DOMAIN, SERVICE_TRAIN, {}, blocking=True)
+    assert room.status is ModelStatus.TRAINED
+    assert room.source is ModelSource.LEARNED
+    assert room.model.to_dict() == before
+    assert room.error == "FloatingPointError: boom"
+    state = hass.states.get("sensor.living_room_model_status")
+    assert state.state == "trained"
+    assert state.attributes["error"] == "FloatingPointError: boom"
+    saved = await hass.async_add_executor_job(HomeModel.load, _files(hass)["model"])
+    assert saved.rooms["Living room"].to_dict() == before
+
+
+async def test_stuck_sensor_and_long_gaps(
+    hass: HomeAssistant,
+    lux_sensor: er.RegistryEntry,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A reading unchanged for a day and a stretch of hours without data."""
+    now = dt_util.utcnow().timestamp()
+    rows = [
+        (now - 5 * 86400, "120.0", LUX_ATTRIBUTES),
+        (now - 4 * 86400, "unavailable", LUX_ATTRIBUTES),
+        # Ten hours without readings, then one value that never changes.
+        (now - 4 * 86400 + 10 * 3600, "3.0", LUX_ATTRIBUTES),
+        (now - 3 * 86400, "4.0", LUX_ATTRIBUTES),
+        (now - 30 * 3600, "42.0", LUX_ATTRIBUTES),
+    ]
+    hass.states.async_set(LUX_ENTITY, "42.0", LUX_ATTRIBUTES)
+    await async_write_history(hass, LUX_ENTITY, rows)
+    await async_setup_integration(hass, mock_config_entry)
+    assert hass.states.get("binary_sensor.living_room_lux_sensor_stuck").state == "on"
+    assert (
+        hass.states.get("binary_sensor.living_room_long_gaps_in_readings").state == "on"
+    )
+    assert (
+        hass.states.get("binary_sensor.living_room_lux_sensor_missing").state == "off"
+    )
+
+
+@pytest.mark.parametrize("history_days", [8])
+async def test_training_never_runs_on_the_event_loop(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Training runs in a worker thread and the loop keeps answering.
+
+    The loop-lag bound is generous on purpose: it tells "training blocked
+    the loop for seconds" from "the loop kept running", nothing finer; the
+    benchmark (benchmarks/ha_learning.py) measures the real figure.
+    """
+    await async_setup_integration(hass, mock_config_entry)
+    loop_thread = threading.get_ident()
+    training_threads: list[int] = []
+    reading_threads: list[str] = []
+    real_train = learning_module.train_room
+    real_read = learning_module.read_minute_series
+
+    def spy_train(*args: Any, **kwargs: Any) -> Any:
+        training_threads.append(threading.get_ident())
+        return real_train(*args, **kwargs)
+
+    def spy_read(*args: Any, **kwargs: Any) -> Any:
+        reading_threads.append(threading.current_thread().name)
+        return real_read(*args, **kwargs)
+
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def probe() -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            await asyncio.sleep(0.005)
+            lags.append(time.monotonic() - started - 0.005)
+
+    with (
+        patch.object(learning_module, "train_room", spy_train),
+        patch.object(learning_module, "read_minute_series", spy_read),
+    ):
+        probe_task = asyncio.create_task(probe())
+        started = time.monotonic()
+        await hass.services.async_call(DOMAIN, SERVICE_TRAIN, {}, blocking=True)
+        took = time.monotonic() - started
+        stop.set()
+        await probe_task
+
+    assert training_threads
+    assert loop_thread not in training_threads
+    assert reading_threads
+    assert all(name.startswith("DbWorker") for name in reading_threads)
+    # The probe ran all along (not a single long stall).
+    assert len(lags) > took / 0.05
+    assert max(lags) < 0.2
+    room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.status is ModelStatus.TRAINED
+
+
+async def test_archive_is_bounded(
+    hass: HomeAssistant,
+    lux_sensor: er.RegistryEntry,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Only the last `archive_days` days are kept."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, "archive_days": 30}
+    )
+    now = dt_util.utcnow().timestamp()
+    rows = [
+        (now - day * 86400, f"{day % 7 + 1}.0", LUX_ATTRIBUTES)
+        for day in range(60, 0, -1)
+    ]
+    await async_write_history(hass, LUX_ENTITY, rows)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    series = await hass.async_add_executor_job(load_archive, _files(hass)["archive"])
+    assert series is not None
+    assert len(series) <= 30 * 1440
+    assert series.end_minute - series.start_minute <= 30 * 1440
+    assert np.isfinite(series.lux[-1])

@@ -1,0 +1,165 @@
+"""Fitting backends: the engine's own HMM, or hmmlearn's.
+
+Both produce the same `RoomModel` (the engine's `CategoricalHMM` per zone),
+so a model fitted with hmmlearn is saved, imported and replayed exactly like
+one fitted by the engine. hmmlearn is only imported when chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+import math
+from typing import Any, Final
+
+import numpy as np
+
+from lighting_replay_engine.hmm import CategoricalHMM
+from lighting_replay_engine.model import RoomModel
+from lighting_replay_engine.sequences import Sequences, split_sequences
+from lighting_replay_engine.series import smooth, to_minute_series
+from lighting_replay_engine.training import TrainingOptions, train_room
+from lighting_replay_engine.zones import Location, Zone, zones_of_minutes
+
+BACKENDS: Final = ("engine", "hmmlearn")
+"""Names accepted by `--backend`."""
+
+N_SYMBOLS: Final = 2
+"""The HMMs emit off (0) and on (1)."""
+
+
+def train(
+    room: str,
+    timestamps_s: np.ndarray,
+    lux: np.ndarray,
+    location: Location,
+    options: TrainingOptions,
+    backend: str = "engine",
+) -> RoomModel:
+    """Train one room with the chosen backend.
+
+    Raises the engine's `NotEnoughData` when the room has too little data.
+    """
+    if backend == "engine":
+        model = train_room(room, timestamps_s, lux, location, options)
+        return replace(model, settings={**model.settings, "backend": "engine"})
+    if backend != "hmmlearn":
+        raise ValueError(f"unknown backend {backend!r} (choose from {BACKENDS})")
+    # The engine learns everything but the HMMs (levels, zones, statistics);
+    # a one-state fit there is instant and is replaced below.
+    base = train_room(
+        room, timestamps_s, lux, location, replace(options, n_states=1, n_restarts=1)
+    )
+    sequences = room_sequences(base, timestamps_s, lux, location, options)
+    zones = dict(base.zones)
+    for zone, zone_model in base.zones.items():
+        seqs = sequences.get(zone)
+        if zone_model is None or seqs is None:
+            continue
+        hmm = fit_hmmlearn(
+            seqs,
+            n_states=options.n_states,
+            n_restarts=options.n_restarts,
+            n_iter=options.n_iter,
+            seed=options.seed + int(zone),
+        )
+        zones[zone] = replace(
+            zone_model,
+            hmm=hmm,
+            log_likelihood=float(hmm.score(seqs.X, seqs.lengths)),
+        )
+    settings: dict[str, Any] = {
+        **base.settings,
+        "n_states": _plain_states(options.n_states),
+        "n_restarts": options.n_restarts,
+        "backend": "hmmlearn",
+    }
+    return replace(base, zones=zones, settings=settings)
+
+
+def _plain_states(n_states: int | Iterable[int]) -> int | list[int]:
+    """Return the number of states as JSON-ready data."""
+    return n_states if isinstance(n_states, int) else [int(n) for n in n_states]
+
+
+def room_sequences(
+    model: RoomModel,
+    timestamps_s: np.ndarray,
+    lux: np.ndarray,
+    location: Location,
+    options: TrainingOptions,
+) -> dict[Zone, Sequences]:
+    """Return the on/off sequences per zone a room model was trained on."""
+    series = smooth(
+        to_minute_series(timestamps_s, lux, max_gap_minutes=options.max_gap_minutes),
+        options.window,
+    )
+    on_off = model.levels.on_off(series.lux)
+    zones = zones_of_minutes(series.minutes, location)
+    return split_sequences(on_off, zones, min_length=options.min_sequence_minutes)
+
+
+def fit_hmmlearn(
+    sequences: Sequences,
+    *,
+    n_states: int | Iterable[int],
+    n_restarts: int,
+    n_iter: int,
+    seed: int,
+) -> CategoricalHMM:
+    """Fit with hmmlearn's `CategoricalHMM`; return it as the engine's model.
+
+    Several seeded restarts per number of states keep the most likely fit;
+    across numbers of states the lowest BIC wins, as the engine does.
+    """
+    from hmmlearn.hmm import CategoricalHMM as HmmlearnHMM  # noqa: PLC0415
+
+    sizes = [n_states] if isinstance(n_states, int) else list(n_states)
+    rng = np.random.default_rng(seed)
+    n_samples = sequences.n_samples
+    best: dict[str, Any] | None = None
+    best_bic = math.inf
+    for size in sizes:
+        best_fit: Any = None
+        best_ll = -math.inf
+        for restart_seed in rng.integers(0, 2**31 - 1, size=max(n_restarts, 1)):
+            fit = HmmlearnHMM(
+                n_components=int(size),
+                n_features=N_SYMBOLS,
+                n_iter=n_iter,
+                random_state=int(restart_seed),
+                implementation="scaling",
+            )
+            fit.fit(sequences.X, sequences.lengths)
+            ll = float(fit.score(sequences.X, sequences.lengths))
+            if ll > best_ll:
+                best_fit, best_ll = fit, ll
+        # Free parameters: start (k-1), transitions k(k-1), emissions k(m-1).
+        k = int(size)
+        n_parameters = (k - 1) + k * (k - 1) + k * (N_SYMBOLS - 1)
+        bic = -2.0 * best_ll + n_parameters * math.log(n_samples)
+        if bic < best_bic:
+            best_bic = bic
+            best = {
+                "n_components": k,
+                "n_features": N_SYMBOLS,
+                "startprob": _rows(best_fit.startprob_),
+                "transmat": _rows(best_fit.transmat_),
+                "emissionprob": _rows(best_fit.emissionprob_),
+            }
+    if best is None:
+        raise ValueError("no number of states to fit")
+    return CategoricalHMM.from_dict(best)
+
+
+def _rows(values: np.ndarray) -> Any:
+    """Return probabilities renormalised to sum to exactly one per row.
+
+    hmmlearn's float sums can be off by a few ulps; rows that never got any
+    counts can be all zero, and these become uniform so the model stays valid.
+    """
+    array = np.clip(np.asarray(values, dtype=np.float64), 0.0, None)
+    sums = array.sum(axis=-1, keepdims=True)
+    uniform = np.full_like(array, 1.0 / array.shape[-1])
+    array = np.where(sums > 0, array / np.where(sums > 0, sums, 1.0), uniform)
+    return array.tolist()
