@@ -5,7 +5,9 @@
     python firmware/build.py --arch host        # this machine's unix port
 
 ``main.py`` is copied as source (the board only starts ``main.py``); every
-other module becomes ``.mpy``. Runs on CPython, not on the board.
+other module becomes ``.mpy``, without line numbers (``-O3``: about 1 KB less
+RAM once loaded; ``--keep-lines`` keeps them for tracebacks while debugging).
+Runs on CPython, not on the board.
 """
 
 from __future__ import annotations
@@ -42,7 +44,13 @@ def sources() -> list[Path]:
     )
 
 
-def build(out: Path, arch: str = "host", mpy_cross: str | None = None) -> list[Path]:
+def build(
+    out: Path,
+    arch: str = "host",
+    mpy_cross: str | None = None,
+    *,
+    keep_lines: bool = False,
+) -> list[Path]:
     """Compile into ``out`` for ``arch``; return the files written.
 
     Raises ``RuntimeError`` when mpy-cross is missing or rejects a file.
@@ -63,6 +71,8 @@ def build(out: Path, arch: str = "host", mpy_cross: str | None = None) -> list[P
             continue
         dest = dest.with_suffix(".mpy")
         command = [tool, "-o", str(dest), "-s", rel.as_posix()]
+        if not keep_lines:
+            command.append("-O3")
         if arch != "host":
             command.append(f"-march={arch}")
         command.append(str(src))
@@ -79,10 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", choices=ARCHES, default="host")
     parser.add_argument("--out", type=Path, help="default: firmware/build/<arch>")
     parser.add_argument("--mpy-cross", help="path of the mpy-cross binary")
+    parser.add_argument(
+        "--keep-lines", action="store_true", help="keep line numbers (more RAM)"
+    )
     args = parser.parse_args(argv)
     out = args.out or FIRMWARE / "build" / args.arch
     try:
-        files = build(out, args.arch, args.mpy_cross)
+        files = build(out, args.arch, args.mpy_cross, keep_lines=args.keep_lines)
     except RuntimeError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -7,15 +7,6 @@ what is left is reported. Storage is allocated once, in ``__init__``.
 
 import array
 
-# Readings further than this many scaled MADs from the median are outliers.
-OUTLIER_MADS = 3.0
-# MAD -> standard deviation for normally distributed noise.
-MAD_SCALE = 1.4826
-# Never call a reading an outlier within this fraction of the median (or 1 lx):
-# with steady light the MAD is ~0 and would reject ordinary noise.
-RELATIVE_FLOOR = 0.1
-ABSOLUTE_FLOOR = 1.0
-
 
 def valid(value, max_value):
     """Whether ``value`` is a finite number of lux from 0 to ``max_value``."""
@@ -75,11 +66,10 @@ class MedianFilter:
         for i in range(n):
             scratch[i] = abs(values[i] - median)
         mad = self._median_of(scratch, n)
-        limit = max(
-            OUTLIER_MADS * MAD_SCALE * mad,
-            RELATIVE_FLOOR * abs(median),
-            ABSOLUTE_FLOOR,
-        )
+        # Outliers: further than 3 standard deviations (1.4826 MAD each, for
+        # normal noise) from the median. Never within 10 % of the median or
+        # 1 lx: with steady light the MAD is ~0 and would reject plain noise.
+        limit = max(3.0 * 1.4826 * mad, 0.1 * abs(median), 1.0)
         total = 0.0
         kept = 0
         for i in range(n):

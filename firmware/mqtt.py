@@ -36,10 +36,6 @@ def _size(data):
     return len(memoryview(data))
 
 
-class MQTTError(OSError):
-    """The broker refused or broke the MQTT protocol."""
-
-
 class MQTTClient:
     """An MQTT 3.1.1 client over one TCP socket."""
 
@@ -52,8 +48,13 @@ class MQTTClient:
         password=None,
         keepalive=60,
         timeout=5,
+        will=None,
     ):
-        """Remember the connection settings; nothing is sent yet."""
+        """Remember the connection settings; nothing is sent yet.
+
+        ``will`` = (topic, payload, retain, qos): what the broker publishes
+        for us if we vanish without DISCONNECT.
+        """
         self.client_id = client_id
         self.server = server
         self.port = port
@@ -65,17 +66,13 @@ class MQTTClient:
         self.poller = None
         # Called as callback(topic, payload), both bytes, for each message.
         self.callback = None
-        self.will = None
+        self.will = will
         self.pid = 0
         self.acked = 0
         self.last_tx = 0
         self.ping_sent = 0
         # Fixed header scratch: type byte + up to 4 length bytes.
         self.hdr = bytearray(5)
-
-    def set_last_will(self, topic, payload, retain=False, qos=0):
-        """Have the broker publish ``payload`` on ``topic`` if we vanish."""
-        self.will = (topic, payload, retain, qos)
 
     def _send(self, first_byte, remaining, *parts):
         # Fixed header with the variable-length "remaining length", then parts.
@@ -148,10 +145,10 @@ class MQTTClient:
             )
             ack = self._read(4)
             if ack[0] != _CONNACK or ack[1] != 2:
-                raise MQTTError("no CONNACK")
+                raise OSError("no CONNACK")  # noqa: TRY301 - close below
             if ack[3]:
                 # 4: bad user name or password, 5: not authorized.
-                raise MQTTError("refused, code %d" % ack[3])
+                raise OSError("refused, code %d" % ack[3])  # noqa: TRY301
         except OSError:
             self.close()
             raise
@@ -254,7 +251,7 @@ class MQTTClient:
             if not byte & 0x80:
                 break
             if shift > 21:
-                raise MQTTError("bad length")
+                raise OSError("bad length")
         body = self._read(length)
         kind = first & 0xF0
         if kind == _PUBLISH:
@@ -269,7 +266,7 @@ class MQTTClient:
                 self.callback(topic, body[n:])
         elif kind in (_PUBACK, _SUBACK):
             if kind == _SUBACK and body[2] == 0x80:
-                raise MQTTError("subscription refused")
+                raise OSError("subscription refused")
             self.acked = body[0] << 8 | body[1]
         elif kind == _PINGRESP:
             self.ping_sent = 0

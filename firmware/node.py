@@ -10,6 +10,7 @@ retries the sensor. Kept compact: on an ESP8266 each function costs RAM.
 
 import gc
 import json
+import sys
 import time
 
 import discovery
@@ -23,8 +24,6 @@ import network
 VERSION = "1.0.0"
 # Longest a single blocking step may take before the watchdog resets the board.
 _WATCHDOG_MS = const(30000)
-# Pause between readings in deep-sleep mode (the node is awake only briefly).
-_AWAKE_SPACING_MS = const(100)
 
 
 def log(*args):
@@ -47,10 +46,21 @@ class Node:
             node_id = "luxnode_"
             for byte in machine.unique_id():
                 node_id += "%02x" % byte
-        self.node_id = discovery.clean_node_id(node_id)
-        self.topics = discovery.Topics(
-            self.node_id, s["topic_prefix"], s["discovery_prefix"]
-        )
+        # Home Assistant accepts letters, digits, "_" and "-" in a node id.
+        clean = ""
+        for ch in node_id:
+            ok = ch.isalpha() or ch.isdigit() or ch in "_-"
+            clean += ch if ok and ord(ch) < 128 else "_"
+        self.node_id = clean
+        base = s["topic_prefix"] + "/" + self.node_id
+        self.availability_topic = base + "/availability"
+        self.state_topic = base + "/lux"
+        self.status_topic = base + "/status"
+        prefix = s["discovery_prefix"]
+        self.config_topic = prefix + "/sensor/" + self.node_id + "/lux/config"
+        # Home Assistant publishes "online" here when it (re)starts.
+        self.birth_topic = (prefix + "/status").encode()
+        self.name = s["name"]
         self.samples = max(1, int(s["samples"]))
         self.filter = MedianFilter(self.samples)
         self.sensor = sensor
@@ -63,8 +73,8 @@ class Node:
             s["password"],
             s["keepalive_s"],
             s["socket_timeout_s"],
+            (self.availability_topic, "offline", True, 1),
         )
-        self.client.set_last_will(self.topics.availability, "offline", True, 1)
         self.client.callback = self.on_message
         self.wlan = None
         self.wdt = None
@@ -101,6 +111,7 @@ class Node:
                         self.i2c = machine.I2C(
                             s["i2c_id"], scl=scl, sda=sda, freq=s["i2c_freq"]
                         )
+                gc.collect()  # loading the driver needs contiguous RAM
                 self.sensor = open_sensor(s["sensor"], self.i2c)
             return self.sensor.read_lux()
         except (OSError, ValueError) as err:
@@ -125,7 +136,7 @@ class Node:
                 time.sleep_ms(200)
             log("wifi", self.wlan.ifconfig()[0])
         self.client.connect()
-        self.client.subscribe(self.topics.birth)
+        self.client.subscribe(self.birth_topic)
         self.announce = True
         self.publish_state(None)
         log("connected to", s["broker_host"])
@@ -142,23 +153,21 @@ class Node:
             gc.collect()  # the payload needs one contiguous block
             expire = int(s["interval_s"] * 3) + 60 if s["deep_sleep"] else 0
             payload = discovery.config_payload(
-                self.node_id,
-                s["name"],
-                self.topics,
+                self,
                 str(s["sensor"]).upper() + " lux node",
                 VERSION,
                 expire,
             )
-            client.publish(self.topics.config, payload, True, 1)
+            client.publish(self.config_topic, payload, True, 1)
             payload = None
             self.announce = False
             if value is None and self.available:
                 value = self.last_value
         client.publish(
-            self.topics.availability, "online" if self.available else "offline", True, 1
+            self.availability_topic, "online" if self.available else "offline", True, 1
         )
         client.publish(
-            self.topics.status,
+            self.status_topic,
             '{"error":%s,"rejected":%d,"invalid":%d,"free_heap":%d}'
             % (
                 json.dumps(self.error),
@@ -170,11 +179,11 @@ class Node:
             1,
         )
         if value is not None:
-            client.publish(self.topics.state, "%.2f" % value, False, 1)
+            client.publish(self.state_topic, "%.2f" % value, False, 1)
 
     def on_message(self, topic, payload):
         """Home Assistant's birth message: announce again (from the loop)."""
-        if payload == b"online" and topic == self.topics.birth.encode():
+        if payload == b"online" and topic == self.birth_topic:
             log("Home Assistant started")
             self.announce = True
 
@@ -281,39 +290,27 @@ class Node:
         finally:
             if self.client.sock is not None:
                 try:  # noqa: SIM105 - MicroPython has no contextlib.suppress
-                    self.client.publish(self.topics.availability, "offline", True, 1)
+                    self.client.publish(self.availability_topic, "offline", True, 1)
                 except OSError:
                     pass
                 self.client.disconnect()
 
-    def run_once_and_sleep(self):
-        """Deep-sleep mode: connect, report once, sleep ``interval_s``."""
-        self.start_watchdog()
-        # A few quick attempts; if the broker is away, report next time.
-        for _ in range(3):
-            try:
-                self.connect()
-                break
-            except OSError as err:
-                self.drop_connection(err)
-                time.sleep_ms(self.backoff_ms)
-        self.report(self.measure(_AWAKE_SPACING_MS))
-        try:  # noqa: SIM105 - MicroPython has no contextlib.suppress
-            self.sensor.power_off()
-        except (AttributeError, OSError):
-            pass
-        # Stay "online" while asleep: expire_after marks a node that stopped.
-        self.client.disconnect()
-        log("deep sleep", self.settings["interval_s"], "s")
-        machine.deepsleep(int(self.settings["interval_s"] * 1000))
 
+def main(path="config.json"):
+    """Load the settings and run; an unexpected error resets the board."""
+    import config
 
-def main(settings):
-    """Run with ``settings`` (see config.py); an unexpected error resets the board."""
+    settings = config.load(path)
+    # The loader and its defaults are not needed again: give their RAM back.
+    del config
+    sys.modules.pop("config", None)
+    gc.collect()
     try:
         node = Node(settings)
         if settings["deep_sleep"]:
-            node.run_once_and_sleep()
+            import deepsleep
+
+            deepsleep.run(node)
         else:
             node.run()
     except KeyboardInterrupt:

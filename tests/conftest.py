@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import contextlib
 from pathlib import Path
 import sys
 
@@ -45,10 +46,9 @@ def mosquitto(
     Assistant's test plugin blocks sockets, they are enabled for the test
     (connections stay limited to 127.0.0.1).
     """
-    try:
+    # Without pytest-socket installed, sockets are not blocked at all.
+    with contextlib.suppress(pytest.FixtureLookupError):
         request.getfixturevalue("socket_enabled")
-    except pytest.FixtureLookupError:
-        pass  # pytest-socket not installed: sockets are not blocked
     binary = find_mosquitto()
     if binary is None:
         pytest.skip(

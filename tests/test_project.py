@@ -23,7 +23,10 @@ PICKLE_MODULES = {"pickle", "cPickle", "_pickle", "shelve", "marshal", "dill", "
 
 
 def _manifest() -> dict[str, object]:
-    return json.loads((INTEGRATION / "manifest.json").read_text(encoding="utf-8"))
+    manifest: dict[str, object] = json.loads(
+        (INTEGRATION / "manifest.json").read_text(encoding="utf-8")
+    )
+    return manifest
 
 
 def _engine_sources() -> list[Path]:
@@ -114,7 +117,7 @@ def test_hacs_minimum_is_the_oldest_tested_home_assistant() -> None:
 
 def test_environment_runs_a_locked_home_assistant() -> None:
     """The running Home Assistant is one of the two the locks pin."""
-    from homeassistant.const import __version__ as ha_version  # noqa: PLC0415
+    from homeassistant.const import __version__ as ha_version
 
     assert ha_version in {
         _lock_version("min.lock", "homeassistant"),

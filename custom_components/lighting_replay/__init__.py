@@ -23,9 +23,20 @@ from .data import (
 )
 from .engine.zones import Location
 from .learning import Learning, async_remove_storage
+from .replay import (
+    Replay,
+    ReplayOptions,
+    async_remove_replay_storage,
+    async_setup_replay_services,
+)
 from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -33,6 +44,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions (once, for every entry)."""
     async_setup_services(hass)
+    async_setup_replay_services(hass)
     return True
 
 
@@ -49,16 +61,26 @@ async def async_setup_entry(
     }
     settings = HomeSettings.from_entry_data(entry.data)
     learning = Learning(hass, entry, location=location, rooms=rooms, settings=settings)
+    replay = Replay(
+        hass,
+        entry,
+        location=location,
+        rooms=rooms,
+        options=ReplayOptions.from_options(entry.options),
+    )
     entry.runtime_data = LightingReplayData(
         settings=settings,
         location=location,
         rooms=rooms,
         learning=learning,
+        replay=replay,
     )
     # Saved models first, so entities start with what was learned before.
     await learning.async_load()
+    await replay.async_load()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     learning.async_start()
+    replay.async_start()
     # Rooms are added, changed and removed as subentries: set up again.
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
@@ -78,6 +100,7 @@ async def async_unload_entry(
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.learning.async_shutdown()
+        await entry.runtime_data.replay.async_shutdown()
     return unloaded
 
 
@@ -86,3 +109,4 @@ async def async_remove_entry(
 ) -> None:
     """Delete the archives and models when the integration is removed."""
     await async_remove_storage(hass)
+    await async_remove_replay_storage(hass)

@@ -10,35 +10,51 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
     TextSelector,
+    TimeSelector,
 )
 import voluptuous as vol
 
 from .const import (
+    CONF_ALL_OFF_BY,
     CONF_ARCHIVE_DAYS,
+    CONF_JITTER_MINUTES,
     CONF_LIGHTS,
     CONF_LUX_SENSOR,
+    CONF_MIN_ON_MINUTES,
     CONF_N_LEVELS,
     CONF_ON_LEVEL,
     CONF_ON_LUX,
+    CONF_RESTORE,
     CONF_ROOM_NAME,
+    CONF_SUNSET_OFFSET,
+    CONF_WINDOW_END,
+    CONF_WINDOW_START,
     DEFAULT_ARCHIVE_DAYS,
+    DEFAULT_JITTER_MINUTES,
+    DEFAULT_MIN_ON_MINUTES,
     DEFAULT_N_LEVELS,
+    DEFAULT_RESTORE,
     DOMAIN,
     LUX_UNITS,
     MAX_ARCHIVE_DAYS,
+    MAX_JITTER_MINUTES,
+    MAX_MIN_ON_MINUTES,
     MAX_N_LEVELS,
+    MAX_SUNSET_OFFSET,
     MIN_ARCHIVE_DAYS,
     MIN_N_LEVELS,
     SUBENTRY_TYPE_ROOM,
@@ -86,6 +102,12 @@ class LightingReplayConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Return the subentry types: rooms."""
         return {SUBENTRY_TYPE_ROOM: RoomSubentryFlowHandler}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Return the replay options flow."""
+        return ReplayOptionsFlow()
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -310,3 +332,77 @@ def _validate_room(
     if on_lux is not None:
         data[CONF_ON_LUX] = float(on_lux)
     return data, {}
+
+
+# Replay
+REPLAY_OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_WINDOW_START): TimeSelector(),
+        vol.Optional(CONF_WINDOW_END): TimeSelector(),
+        vol.Optional(CONF_SUNSET_OFFSET): NumberSelector(
+            NumberSelectorConfig(
+                min=-MAX_SUNSET_OFFSET,
+                max=MAX_SUNSET_OFFSET,
+                step=1,
+                mode=NumberSelectorMode.BOX,
+                unit_of_measurement="min",
+            )
+        ),
+        vol.Optional(CONF_ALL_OFF_BY): TimeSelector(),
+        vol.Required(
+            CONF_MIN_ON_MINUTES, default=DEFAULT_MIN_ON_MINUTES
+        ): NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                max=MAX_MIN_ON_MINUTES,
+                step=1,
+                mode=NumberSelectorMode.BOX,
+                unit_of_measurement="min",
+            )
+        ),
+        vol.Required(
+            CONF_JITTER_MINUTES, default=DEFAULT_JITTER_MINUTES
+        ): NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                max=MAX_JITTER_MINUTES,
+                step=1,
+                mode=NumberSelectorMode.BOX,
+                unit_of_measurement="min",
+            )
+        ),
+        vol.Required(CONF_RESTORE, default=DEFAULT_RESTORE): BooleanSelector(),
+    }
+)
+
+
+def _replay_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the entry options of a validated form (numbers as whole numbers)."""
+    options: dict[str, Any] = {
+        key: user_input[key]
+        for key in (CONF_WINDOW_START, CONF_WINDOW_END, CONF_ALL_OFF_BY)
+        if user_input.get(key)
+    }
+    if user_input.get(CONF_SUNSET_OFFSET) is not None:
+        options[CONF_SUNSET_OFFSET] = int(user_input[CONF_SUNSET_OFFSET])
+    options[CONF_MIN_ON_MINUTES] = int(user_input[CONF_MIN_ON_MINUTES])
+    options[CONF_JITTER_MINUTES] = int(user_input[CONF_JITTER_MINUTES])
+    options[CONF_RESTORE] = bool(user_input[CONF_RESTORE])
+    return options
+
+
+class ReplayOptionsFlow(OptionsFlow):
+    """Set the limits every replayed day is sampled with."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the replay options (the entry reloads with them)."""
+        if user_input is not None:
+            return self.async_create_entry(data=_replay_options(user_input))
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                REPLAY_OPTIONS_SCHEMA, self.config_entry.options
+            ),
+        )

@@ -68,6 +68,29 @@ ATTR_ROOM: Final = "room"
 ATTR_PATH: Final = "path"
 ATTR_ROOM_NAME: Final = "room_name"
 
+# Replay
+# Options (config entry options) of the replay; they shape every sampled day.
+CONF_WINDOW_START: Final = "window_start"
+CONF_WINDOW_END: Final = "window_end"
+CONF_SUNSET_OFFSET: Final = "sunset_offset_minutes"
+CONF_ALL_OFF_BY: Final = "all_off_by"
+CONF_MIN_ON_MINUTES: Final = "min_on_minutes"
+CONF_JITTER_MINUTES: Final = "jitter_minutes"
+CONF_RESTORE: Final = "restore_on_stop"
+DEFAULT_MIN_ON_MINUTES: Final = 5
+DEFAULT_JITTER_MINUTES: Final = 5
+DEFAULT_RESTORE: Final = True
+MAX_MIN_ON_MINUTES: Final = 240
+MAX_JITTER_MINUTES: Final = 60
+MAX_SUNSET_OFFSET: Final = 240
+REPLAY_STORAGE_KEY: Final = f"{DOMAIN}.replay"
+EVENT_LIGHT_ACTION: Final = "lighting_replay_light_action"
+SERVICE_START: Final = "start"
+SERVICE_STOP: Final = "stop"
+SERVICE_REGENERATE: Final = "regenerate"
+ATTR_END: Final = "end"
+ATTR_END_DATE: Final = "end_date"
+
 
 class ModelStatus(StrEnum):
     """State of a room's model, shown by the model status sensor."""

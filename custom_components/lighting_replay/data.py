@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .engine.model import RoomModel
     from .engine.zones import Location
     from .learning import Learning
+    from .replay import Replay
 
 type LightingReplayConfigEntry = ConfigEntry[LightingReplayData]
 
@@ -176,3 +177,5 @@ class LightingReplayData:
     location: Location
     rooms: dict[str, RoomState]
     learning: Learning
+    # Replay: the runner of the day schedules (replay.py).
+    replay: Replay

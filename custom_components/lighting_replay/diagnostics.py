@@ -14,14 +14,14 @@ TO_REDACT = {"latitude", "longitude", "time_zone"}
 
 
 def _room_diagnostics(
-    room: RoomState, archive_info: dict[str, Any] | None
+    hass: HomeAssistant, room: RoomState, archive_info: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Summarise one room: settings, state, archive and model."""
     model = room.model
     return {
         "name": room.config.name,
-        "lux_sensor": room.config.lux_sensor,
-        "lights": list(room.config.lights),
+        "lux_sensor": room.config.lux_entity_id(hass),
+        "lights": room.config.light_entity_ids(hass),
         "on_level": room.config.on_level,
         "on_lux": room.config.on_lux,
         "status": room.status.value,
@@ -35,7 +35,10 @@ def _room_diagnostics(
         if model is None
         else {
             "room": model.room,
-            "levels": model.levels.to_dict(),
+            "levels": {
+                "centres": [round(float(c), 2) for c in model.levels.centres],
+                "on_level": model.levels.on_level,
+            },
             "data_start": model.data_start.isoformat(),
             "data_end": model.data_end.isoformat(),
             "n_samples": model.n_samples,
@@ -69,10 +72,13 @@ async def async_get_config_entry_diagnostics(
             "location": data.location.to_dict(),
             "rooms": {
                 subentry_id: _room_diagnostics(
-                    room, data.learning.archive_info.get(subentry_id)
+                    hass, room, data.learning.archive_info.get(subentry_id)
                 )
                 for subentry_id, room in data.rooms.items()
             },
+            # Replay
+            "options": dict(entry.options),
+            "replay": data.replay.diagnostics(),
         },
         TO_REDACT,
     )

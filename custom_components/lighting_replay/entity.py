@@ -46,3 +46,36 @@ class LightingReplayRoomEntity(Entity):
         """Follow the room state."""
         await super().async_added_to_hass()
         self.async_on_remove(self.room.async_add_listener(self.async_write_ha_state))
+
+
+# Replay
+class LightingReplayHomeEntity(Entity):
+    """An entity of the whole home (the replay switch, the home calendar).
+
+    The device is the home, identified by the config entry id; the unique id
+    is ``<entry id>_<description key>``. It follows the replay runner.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self, *, entry: LightingReplayConfigEntry, description: EntityDescription
+    ) -> None:
+        """Initialise the home entity described by `description`."""
+        self.entity_description = description
+        self.entry = entry
+        self.replay = entry.runtime_data.replay
+        self._attr_unique_id = f"{entry.entry_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.entry_id)},
+            name=entry.title,
+            manufacturer="Lighting Replay",
+            model="Home",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the replay runner."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.replay.async_add_listener(self.async_write_ha_state))

@@ -9,7 +9,8 @@ When learning runs:
   own (or with one older than a day) are trained, the others only bring
   their archive up to date;
 - every hour: archives are brought up to date and data quality is checked;
-- every night at 03:17 local time: every room is trained again;
+- every night at 03:17 local time: every room is trained again (a room
+  with an imported model only once its archive holds as many days);
 - on the action ``lighting_replay.train``.
 
 Never losing learned data: a new model replaces the old one only after it
@@ -246,6 +247,7 @@ class Learning:
             sources.pop(subentry_id)
         await self.hass.async_add_executor_job(self._remove_orphans)
         for subentry_id, room in self.rooms.items():
+            await self._async_read_archive(subentry_id)
             model = await self._async_load_model(subentry_id)
             if model is None:
                 continue
@@ -253,7 +255,6 @@ class Learning:
             room.source = ModelSource(sources.get(subentry_id, ModelSource.LEARNED))
             room.status = ModelStatus.TRAINED
             room.last_trained = model.trained_at
-            room.days_of_data = model.days_of_data
 
     def _remove_orphans(self) -> None:
         """Delete the archive and model files of rooms no longer configured."""
@@ -339,8 +340,25 @@ class Learning:
     @callback
     def _async_nightly(self, _now: datetime) -> None:
         self.entry.async_create_background_task(
-            self.hass, self.async_train(), f"{DOMAIN} nightly training"
+            self.hass, self._async_nightly_training(), f"{DOMAIN} nightly training"
         )
+
+    async def _async_nightly_training(self) -> None:
+        """Train every room; an imported model stays until there is more data.
+
+        An imported model was usually learned from a longer history than the
+        room's archive holds yet: it is only replaced once the archive has
+        as many days. (The train action always trains.)
+        """
+        for subentry_id, room in self.rooms.items():
+            if (
+                room.source is ModelSource.IMPORTED
+                and room.model is not None
+                and room.days_of_data < room.model.days_of_data
+            ):
+                await self._async_update_archive_logged(subentry_id)
+            else:
+                await self.async_train_room(subentry_id)
 
     # Archive -----------------------------------------------------------
 
@@ -359,6 +377,36 @@ class Learning:
                 self.rooms[subentry_id].config.name,
             )
 
+    async def _async_read_archive(self, subentry_id: str) -> MinuteSeries | None:
+        """Read a room's archive; a bad file is set aside (None returned)."""
+        path = self.archive_path(subentry_id)
+        try:
+            series = await self.hass.async_add_executor_job(archive.load, path)
+        except archive.ArchiveError as err:
+            moved = await self.hass.async_add_executor_job(archive.set_aside, path)
+            _LOGGER.error(
+                "The archive of room %s is damaged (%s); it was moved to %s "
+                "and is rebuilt from the recorder",
+                self.rooms[subentry_id].config.name,
+                err,
+                moved,
+            )
+            return None
+        self._note_archive(subentry_id, series)
+        return series
+
+    def _note_archive(self, subentry_id: str, series: MinuteSeries | None) -> None:
+        """Remember an archive's extent (diagnostics) and its days of data."""
+        info = self.archive_info.setdefault(subentry_id, {})
+        if series is not None:
+            info.update(
+                start=dt_util.utc_from_timestamp(series.start_minute * 60).isoformat(),
+                end=dt_util.utc_from_timestamp(series.end_minute * 60).isoformat(),
+                minutes=len(series),
+                valid_minutes=series.n_valid,
+            )
+        self.rooms[subentry_id].days_of_data = days_in(series)
+
     async def async_update_archive(self, subentry_id: str) -> MinuteSeries | None:
         """Add the recorder's newer readings to a room's archive; return it.
 
@@ -368,18 +416,7 @@ class Learning:
         room = self.rooms[subentry_id]
         async with self._room_locks[subentry_id]:
             path = self.archive_path(subentry_id)
-            try:
-                series = await self.hass.async_add_executor_job(archive.load, path)
-            except archive.ArchiveError as err:
-                moved = await self.hass.async_add_executor_job(archive.set_aside, path)
-                _LOGGER.error(
-                    "The archive of room %s is damaged (%s); it was moved to %s "
-                    "and is rebuilt from the recorder",
-                    room.config.name,
-                    err,
-                    moved,
-                )
-                series = None
+            series = await self._async_read_archive(subentry_id)
             now = dt_util.utcnow()
             now_minute = math.floor(now.timestamp() / 60)
             entity_id = room.config.lux_entity_id(self.hass)
@@ -414,20 +451,9 @@ class Learning:
                         archive.save, path, series
                     )
                     self.archive_info[subentry_id] = {"bytes": size}
-            info = self.archive_info.setdefault(subentry_id, {})
-            if series is not None:
-                info.update(
-                    start=dt_util.utc_from_timestamp(series.start_minute * 60),
-                    end=dt_util.utc_from_timestamp(series.end_minute * 60),
-                    minutes=len(series),
-                    valid_minutes=series.n_valid,
-                )
-            problems = data_problems(series, now_minute, sensor_present=present)
-            days = days_in(series)
-            if problems != room.problems or days != room.days_of_data:
-                room.problems = problems
-                room.days_of_data = days
-                room.async_update_listeners()
+            self._note_archive(subentry_id, series)
+            room.problems = data_problems(series, now_minute, sensor_present=present)
+            room.async_update_listeners()
             return series
 
     # Training ----------------------------------------------------------
@@ -518,7 +544,6 @@ class Learning:
             room.async_update_listeners()
             return
         room.status = ModelStatus.NOT_ENOUGH_DATA
-        room.days_of_data = err.days_available
         await self._async_use_fallback(room)
         async_report_not_enough_data(
             self.hass,

@@ -20,6 +20,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import ModelStatus
 from .data import LightingReplayConfigEntry, RoomState
 from .entity import LightingReplayRoomEntity
+from .replay import brightness_for_level
 
 # Entities only show state held in memory: no polling, no I/O.
 PARALLEL_UPDATES = 0
@@ -37,7 +38,7 @@ def _model_attributes(room: RoomState) -> dict[str, Any]:
     """Return what the model status sensor tells besides its state."""
     model = room.model
     return {
-        "source": room.source,
+        "source": None if room.source is None else room.source.value,
         "days_of_data": room.days_of_data,
         "days_needed": room.days_needed,
         "last_trained": room.last_trained,
@@ -111,6 +112,14 @@ async def async_setup_entry(
             ),
             config_subentry_id=subentry_id,
         )
+        # Replay
+        async_add_entities(
+            (
+                ReplayNextChangeSensor(entry=entry, room=room, description=description)
+                for description in REPLAY_SENSORS
+            ),
+            config_subentry_id=subentry_id,
+        )
 
 
 class LightingReplaySensorEntity(LightingReplayRoomEntity, SensorEntity):
@@ -134,3 +143,75 @@ class LightingReplaySensorEntity(LightingReplayRoomEntity, SensorEntity):
         if self.entity_description.attributes_fn is None:
             return None
         return self.entity_description.attributes_fn(self.room)
+
+
+# Replay
+@dataclass(frozen=True, kw_only=True)
+class ReplaySensorEntityDescription(SensorEntityDescription):
+    """Describes a sensor of a room's replay schedule."""
+
+
+REPLAY_SENSORS: tuple[ReplaySensorEntityDescription, ...] = (
+    ReplaySensorEntityDescription(
+        key="next_change",
+        translation_key="next_change",
+        device_class=SensorDeviceClass.TIMESTAMP,
+    ),
+)
+
+
+class ReplayNextChangeSensor(LightingReplayRoomEntity, SensorEntity):
+    """When the room's lights change next, and to what (attributes).
+
+    The state follows the replay runner, which updates its listeners at each
+    change of every room, so the time shown is never in the past.
+    """
+
+    entity_description: ReplaySensorEntityDescription
+    # A day's schedule is bulky and already shown by the calendar.
+    _unrecorded_attributes = frozenset({"schedule"})
+
+    def __init__(
+        self,
+        *,
+        entry: LightingReplayConfigEntry,
+        room: RoomState,
+        description: ReplaySensorEntityDescription,
+    ) -> None:
+        """Initialise the sensor of `room`."""
+        super().__init__(entry=entry, room=room, description=description)
+        self.replay = entry.runtime_data.replay
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the replay runner too."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.replay.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def native_value(self) -> datetime | None:
+        """Return the time of the next change."""
+        change = self.replay.next_change(self.room.subentry_id, self.replay.now())
+        return None if change is None else change.at
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return the next state, its level and brightness, and the schedule."""
+        sid = self.room.subentry_id
+        change = self.replay.next_change(sid, self.replay.now())
+        return {
+            "next_state": None if change is None else ("on" if change.on else "off"),
+            "level": None if change is None else change.level,
+            "brightness_pct": None
+            if change is None or not change.on
+            else brightness_for_level(self.room, change.level),
+            "schedule": [
+                {
+                    "start": interval.start.isoformat(),
+                    "end": interval.end.isoformat(),
+                    "level": interval.level,
+                }
+                for schedule in self.replay.schedules(sid)
+                for interval in schedule.intervals
+                if self.replay.included.get(sid, True)
+            ],
+        }

@@ -11,44 +11,44 @@ import time
 
 from micropython import const
 
-ADDRESS = const(0x23)
+_ADDRESS = const(0x23)
 
 _POWER_DOWN = const(0x00)
 _POWER_ON = const(0x01)
 _RESET = const(0x07)
-ONE_TIME_HIGH_RES = const(0x20)  # 1 lx resolution at the default MTreg
-ONE_TIME_HIGH_RES2 = const(0x21)  # 0.5 lx resolution at the default MTreg
+_ONE_TIME_HIGH_RES = const(0x20)  # 1 lx resolution at the default MTreg
+_ONE_TIME_HIGH_RES2 = const(0x21)  # 0.5 lx resolution at the default MTreg
 _MTREG_HIGH = const(0x40)  # | MTreg bits 7:5
 _MTREG_LOW = const(0x60)  # | MTreg bits 4:0
 
-MTREG_DEFAULT = const(69)
-MTREG_MIN = const(31)
-MTREG_MAX = const(254)
+_MTREG_DEFAULT = const(69)
+_MTREG_MIN = const(31)
+_MTREG_MAX = const(254)
 
 # Settings from least to most sensitive: (one-time mode, MTreg).
 RANGES = (
-    (ONE_TIME_HIGH_RES, MTREG_MIN),
-    (ONE_TIME_HIGH_RES, MTREG_DEFAULT),
-    (ONE_TIME_HIGH_RES2, MTREG_DEFAULT),
-    (ONE_TIME_HIGH_RES2, MTREG_MAX),
+    (_ONE_TIME_HIGH_RES, _MTREG_MIN),
+    (_ONE_TIME_HIGH_RES, _MTREG_DEFAULT),
+    (_ONE_TIME_HIGH_RES2, _MTREG_DEFAULT),
+    (_ONE_TIME_HIGH_RES2, _MTREG_MAX),
 )
-START_RANGE = 1
+_START_RANGE = const(1)
 
 # Counts per lux at the default MTreg in high-resolution mode (datasheet).
 COUNTS_PER_LUX = 1.2
-FULL_SCALE = 65535
+_FULL_SCALE = const(65535)
 SATURATED = 0.98
 # Step up only when the result would stay below this fraction of full scale:
 # the sensitive settings measure for up to 0.66 s, worth it only in dim light.
 HEADROOM = 0.05
 # Longest high-resolution measurement at the default MTreg, in ms.
-MAX_MEASURE_MS = 180
+_MAX_MEASURE_MS = const(180)
 
 
 def sensitivity(mode, mtreg):
     """Return the counts per lux for a mode and MTreg."""
-    factor = 2.0 if mode == ONE_TIME_HIGH_RES2 else 1.0
-    return COUNTS_PER_LUX * factor * mtreg / MTREG_DEFAULT
+    factor = 2.0 if mode == _ONE_TIME_HIGH_RES2 else 1.0
+    return COUNTS_PER_LUX * factor * mtreg / _MTREG_DEFAULT
 
 
 def lux_from_raw(raw, mode, mtreg):
@@ -59,7 +59,7 @@ def lux_from_raw(raw, mode, mtreg):
 class BH1750:
     """The BH1750 on an injected I2C bus, auto-ranging."""
 
-    def __init__(self, i2c, address=ADDRESS):
+    def __init__(self, i2c, address=_ADDRESS):
         """Power the chip on; raises ``OSError`` when it does not answer."""
         self.i2c = i2c
         self.address = address
@@ -67,7 +67,7 @@ class BH1750:
         self._buf2 = bytearray(2)
         self._command(_POWER_ON)
         self._command(_RESET)
-        self.range = START_RANGE
+        self.range = _START_RANGE
         self._mtreg = 0
         self._set_mtreg(RANGES[self.range][1])
 
@@ -86,7 +86,7 @@ class BH1750:
         mode, mtreg = RANGES[self.range]
         self._set_mtreg(mtreg)
         self._command(mode)
-        time.sleep_ms(MAX_MEASURE_MS * mtreg // MTREG_DEFAULT + 1)
+        time.sleep_ms(_MAX_MEASURE_MS * mtreg // _MTREG_DEFAULT + 1)
         self.i2c.readfrom_into(self.address, self._buf2)
         return self._buf2[0] << 8 | self._buf2[1]
 
@@ -97,7 +97,7 @@ class BH1750:
         """
         for _ in range(len(RANGES)):
             raw = self.read_raw()
-            if raw >= SATURATED * FULL_SCALE:
+            if raw >= SATURATED * _FULL_SCALE:
                 if self.range == 0:
                     return float("inf")
                 self.range -= 1
@@ -106,12 +106,12 @@ class BH1750:
                 more = sensitivity(*RANGES[self.range + 1]) / sensitivity(
                     *RANGES[self.range]
                 )
-                if raw * more < HEADROOM * FULL_SCALE:
+                if raw * more < HEADROOM * _FULL_SCALE:
                     self.range += 1
                     continue
             return lux_from_raw(raw, *RANGES[self.range])
         raw = self.read_raw()
-        if raw >= SATURATED * FULL_SCALE:
+        if raw >= SATURATED * _FULL_SCALE:
             return float("inf")
         return lux_from_raw(raw, *RANGES[self.range])
 

@@ -2,154 +2,118 @@
 
 Two photodiodes: channel 0 sees visible + infrared, channel 1 infrared only.
 Lux comes from both counts scaled by gain and integration time. The driver
-ranges itself: it steps to a less sensitive setting when channel 0 saturates
-and to a more sensitive one when the light is so dim that the counts would
-stay below half scale there, so the same chip reads a dark room (~0.01 lx)
-and daylight (~88 000 lx).
+ranges itself: it steps to a less sensitive setting when a channel saturates
+and to a more sensitive one when the counts would stay below half scale
+there, so the same chip reads a dark room (~0.01 lx) and daylight (~88 000 lx).
+Private consts cost no RAM on the board (the compiler inlines them).
 """
 
 import time
 
 from micropython import const
 
-ADDRESS = const(0x29)
+_ADDRESS = const(0x29)
 # Command register: CMD bit + "normal operation" transaction type.
 _COMMAND = const(0xA0)
-
-_ENABLE = const(0x00)
-_CONTROL = const(0x01)
-_ID = const(0x12)
-_STATUS = const(0x13)
+_ENABLE = const(0x00)  # bit 0 PON (power on), bit 1 AEN (ADC enable)
+_CONTROL = const(0x01)  # bits 5:4 gain code, bits 2:0 integration time code
+_ID = const(0x12)  # reads 0x50
+_STATUS = const(0x13)  # bit 0 AVALID: a whole integration is done
 _C0DATAL = const(0x14)  # C0DATAL, C0DATAH, C1DATAL, C1DATAH follow each other
 
-_ENABLE_PON = const(0x01)
-_ENABLE_AEN = const(0x02)
-_STATUS_AVALID = const(0x01)
-_CHIP_ID = const(0x50)
+# Gain multipliers (typical, datasheet) indexed by gain code >> 4:
+# low 1x, medium 25x, high 428x, maximum 9876x.
+GAIN_FACTOR = (1.0, 25.0, 428.0, 9876.0)
 
-# Gain codes (_CONTROL bits 5:4) and their typical multipliers.
-GAIN_LOW = const(0x00)
-GAIN_MEDIUM = const(0x10)
-GAIN_HIGH = const(0x20)
-GAIN_MAX = const(0x30)
-GAIN_FACTOR = (1.0, 25.0, 428.0, 9876.0)  # indexed by gain code >> 4
-
-# Integration time code n (_CONTROL bits 2:0) lasts (n + 1) * 100 ms.
-# Settings from least to most sensitive: (gain code, integration time code).
-RANGES = (
-    (GAIN_LOW, 0),
-    (GAIN_MEDIUM, 0),
-    (GAIN_HIGH, 0),
-    (GAIN_MAX, 0),
-    (GAIN_MAX, 2),
-    (GAIN_MAX, 5),
-)
-START_RANGE = 1
-
-# Lux equation coefficients (ams application data for the TSL2591).
-DEVICE_FACTOR = 408.0
-COEF_B = 1.64
-COEF_C = 0.59
-COEF_D = 0.86
-
-# Channel 0 at or above this fraction of full scale counts as saturated.
-SATURATED = 0.98
-# Step up when the counts would stay below this fraction of full scale.
-HEADROOM = 0.5
-
-
-def full_scale(atime):
-    """Largest count for an integration time code (100 ms cannot reach 65535)."""
-    return 36863 if atime == 0 else 65535
+# Settings from least to most sensitive: (gain code, integration time code);
+# time code n integrates for (n + 1) * 100 ms.
+RANGES = ((0x00, 0), (0x10, 0), (0x20, 0), (0x30, 0), (0x30, 2), (0x30, 5))
 
 
 def lux_from_counts(ch0, ch1, gain, atime):
-    """Lux for raw channel counts at a gain code and integration time code."""
-    counts_per_lux = (atime + 1) * 100.0 * GAIN_FACTOR[gain >> 4] / DEVICE_FACTOR
-    lux1 = (ch0 - COEF_B * ch1) / counts_per_lux
-    lux2 = (COEF_C * ch0 - COEF_D * ch1) / counts_per_lux
-    return max(lux1, lux2, 0.0)
+    """Return lux for raw channel counts at a gain code and time code.
+
+    ams lux equation: counts per lux = time_ms * gain / 408 (device factor);
+    lux = max((C0 - 1.64 C1), (0.59 C0 - 0.86 C1)) / counts per lux, >= 0.
+    """
+    counts_per_lux = (atime + 1) * 100.0 * GAIN_FACTOR[gain >> 4] / 408.0
+    return max(ch0 - 1.64 * ch1, 0.59 * ch0 - 0.86 * ch1, 0.0) / counts_per_lux
 
 
 class TSL2591:
     """The TSL2591 on an injected I2C bus, auto-ranging."""
 
-    def __init__(self, i2c, address=ADDRESS):
+    def __init__(self, i2c, address=_ADDRESS):
         """Check the chip id, power it up and start measuring."""
         self.i2c = i2c
         self.address = address
-        self._buf1 = bytearray(1)
-        self._buf4 = bytearray(4)
-        if self._read_reg(_ID) != _CHIP_ID:
+        self.buf = bytearray(4)
+        self.one = bytearray(1)
+        if self._reg(_ID) != 0x50:
             raise OSError(19)  # ENODEV: something else answers at 0x29
-        self.range = START_RANGE
+        self.range = 1
         self._apply_range()
 
-    def _write_reg(self, reg, value):
-        self._buf1[0] = value
-        self.i2c.writeto_mem(self.address, _COMMAND | reg, self._buf1)
-
-    def _read_reg(self, reg):
-        self.i2c.readfrom_mem_into(self.address, _COMMAND | reg, self._buf1)
-        return self._buf1[0]
+    def _reg(self, reg, value=None):
+        # Write ``value`` to ``reg``, or read and return it.
+        buf = self.one
+        if value is None:
+            self.i2c.readfrom_mem_into(self.address, _COMMAND | reg, buf)
+            return buf[0]
+        buf[0] = value
+        self.i2c.writeto_mem(self.address, _COMMAND | reg, buf)
+        return None
 
     def _apply_range(self):
         gain, atime = RANGES[self.range]
-        # Power the ADCs off while changing settings so the next valid result
-        # is a whole integration at the new settings.
-        self._write_reg(_ENABLE, _ENABLE_PON)
-        self._write_reg(_CONTROL, gain | atime)
-        self._write_reg(_ENABLE, _ENABLE_PON | _ENABLE_AEN)
-
-    def _wait_valid(self):
-        # One integration takes (atime + 1) * 100 ms; allow one more cycle.
-        period = (RANGES[self.range][1] + 1) * 100
-        deadline = time.ticks_add(time.ticks_ms(), 2 * period + 50)
-        while not self._read_reg(_STATUS) & _STATUS_AVALID:
-            if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
-                raise OSError(110)  # ETIMEDOUT: the ADC never finished
-            time.sleep_ms(10)
+        # ADC off while changing settings so the next valid result is a whole
+        # integration at the new settings.
+        self._reg(_ENABLE, 0x01)
+        self._reg(_CONTROL, gain | atime)
+        self._reg(_ENABLE, 0x03)
 
     def read_counts(self):
         """Wait for a fresh result and return (channel 0, channel 1)."""
-        self._wait_valid()
-        self.i2c.readfrom_mem_into(self.address, _COMMAND | _C0DATAL, self._buf4)
-        buf = self._buf4
+        # One integration takes (atime + 1) * 100 ms; allow one more cycle.
+        wait = 2 * (RANGES[self.range][1] + 1) * 100 + 50
+        deadline = time.ticks_add(time.ticks_ms(), wait)
+        while not self._reg(_STATUS) & 0x01:
+            if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                raise OSError(110)  # ETIMEDOUT: the ADC never finished
+            time.sleep_ms(10)
+        buf = self.buf
+        self.i2c.readfrom_mem_into(self.address, _COMMAND | _C0DATAL, buf)
         return buf[0] | buf[1] << 8, buf[2] | buf[3] << 8
 
     def read_lux(self):
-        """Lux now; inf when even the least sensitive range saturates.
+        """Return lux now; inf when even the least sensitive range saturates.
 
         Raises ``OSError`` when the bus or the chip fails.
         """
-        for _ in range(len(RANGES)):
+        for attempt in range(len(RANGES) + 1):
             ch0, ch1 = self.read_counts()
             gain, atime = RANGES[self.range]
-            top = full_scale(atime)
-            if ch0 >= SATURATED * top or ch1 >= SATURATED * top:
+            # 100 ms integrations cannot count beyond 36863.
+            top = 36863 if atime == 0 else 65535
+            if max(ch0, ch1) >= 0.98 * top:
                 if self.range == 0:
                     return float("inf")
                 self.range -= 1
-                self._apply_range()
-                continue
-            if self.range + 1 < len(RANGES):
+            elif self.range + 1 < len(RANGES) and attempt < len(RANGES):
                 up_gain, up_atime = RANGES[self.range + 1]
-                more = (GAIN_FACTOR[up_gain >> 4] * (up_atime + 1)) / (
-                    GAIN_FACTOR[gain >> 4] * (atime + 1)
-                )
-                if ch0 * more < HEADROOM * full_scale(up_atime):
-                    self.range += 1
-                    self._apply_range()
-                    continue
-            return lux_from_counts(ch0, ch1, gain, atime)
-        # Light changed while ranging: take a reading at the settings reached.
-        ch0, ch1 = self.read_counts()
-        gain, atime = RANGES[self.range]
-        top = full_scale(atime)
-        if ch0 >= SATURATED * top or ch1 >= SATURATED * top:
-            return float("inf")
-        return lux_from_counts(ch0, ch1, gain, atime)
+                more = GAIN_FACTOR[up_gain >> 4] * (up_atime + 1)
+                more /= GAIN_FACTOR[gain >> 4] * (atime + 1)
+                if ch0 * more >= (32767 if up_atime else 18431):
+                    return lux_from_counts(ch0, ch1, gain, atime)
+                self.range += 1
+            else:
+                return lux_from_counts(ch0, ch1, gain, atime)
+            if attempt == len(RANGES):
+                # Still saturated after stepping down everywhere: too bright.
+                return float("inf")
+            self._apply_range()
+        return float("inf")
 
     def power_off(self):
         """Stop measuring (saves ~0.4 mA before deep sleep)."""
-        self._write_reg(_ENABLE, 0)
+        self._reg(_ENABLE, 0)

@@ -32,7 +32,7 @@ def _grid(size: int) -> tuple[Mask, Mask]:
     n = size * SUPERSAMPLE
     axis = (np.arange(n, dtype=np.float64) + 0.5) / n
     x, y = np.meshgrid(axis, axis)
-    return x, y
+    return x.astype(np.float64), y.astype(np.float64)
 
 
 def _rounded_square(x: Mask, y: Mask, margin: float, radius: float) -> Mask:
@@ -41,7 +41,8 @@ def _rounded_square(x: Mask, y: Mask, margin: float, radius: float) -> Mask:
     qy = np.abs(y - 0.5) - (0.5 - margin - radius)
     outside = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0))
     inside = np.minimum(np.maximum(qx, qy), 0)
-    return ((outside + inside) <= radius).astype(np.float64)
+    mask: Mask = ((outside + inside) <= radius).astype(np.float64)
+    return mask
 
 
 def _disc(x: Mask, y: Mask, cx: float, cy: float, r: float) -> Mask:
@@ -64,9 +65,7 @@ def _rect(x: Mask, y: Mask, x0: float, x1: float, y0: float, y1: float) -> Mask:
     return ((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).astype(np.float64)
 
 
-def _paint(
-    rgba: NDArray[np.float64], mask: Mask, colour: tuple[int, int, int]
-) -> None:
+def _paint(rgba: NDArray[np.float64], mask: Mask, colour: tuple[int, int, int]) -> None:
     """Paint colour over rgba where mask is set (mask may be fractional)."""
     c = np.asarray(colour, dtype=np.float64) / 255
     a = mask[..., None]
@@ -105,7 +104,8 @@ def draw(size: int) -> NDArray[np.uint8]:
     # Colour channels were blended over black where transparent: un-premultiply.
     alpha = small[..., 3:4]
     small[..., :3] = np.where(alpha > 0, small[..., :3] / np.maximum(alpha, 1e-9), 0)
-    return np.clip(np.round(small * 255), 0, 255).astype(np.uint8)
+    pixels: NDArray[np.uint8] = np.clip(np.round(small * 255), 0, 255).astype(np.uint8)
+    return pixels
 
 
 def png_bytes(rgba: NDArray[np.uint8]) -> bytes:

@@ -1,6 +1,7 @@
 # Shared helpers for the project's scripts (sourced, not run).
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LR_CACHE="${LR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lighting-replay}"
 

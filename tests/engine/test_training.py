@@ -29,7 +29,8 @@ def test_every_room_trains(home_model: HomeModel, sim_days: list[date]) -> None:
         assert room.data_start < room.data_end
         assert room.zones[Zone.EVENING] is not None
         quality = room.fit_quality[Zone.EVENING]
-        assert quality is not None and quality < 0
+        assert quality is not None
+        assert quality < 0
 
 
 def test_threshold_separates_the_lamps(
@@ -74,7 +75,8 @@ def test_learned_evening_matches_the_simulated_habits(
             zones = day_zones(day, berlin)
             sel = index == dates.index(day)
             true_day = np.zeros(1440)
-            true_day[wall[sel]] = sim.lamp_on[sel]
+            # Lamps dimmer than the room's threshold cannot be learned.
+            true_day[wall[sel]] = sim.lamp_lux[sel] >= room.levels.on_lux
             gen_day = sample_day(room, day, berlin, rng=rng).on_minutes()
             # Compare after dusk only: daylight hides lamps by design.
             dusk = zones.sunset.hour * 60 + zones.sunset.minute + 45
@@ -85,14 +87,14 @@ def test_learned_evening_matches_the_simulated_habits(
             gen_hours += gen_day.reshape(24, 60).mean(axis=1)
         true_hours /= len(days)
         gen_hours /= len(days)
-        # A stationary HMM per zone flattens the timing within a zone and a
-        # lamp dimmer than the learned threshold is not seen at all, so the
-        # bounds are wide: hour by hour within 0.45, the evening's total lamp
-        # time within 60 %, and the busiest evening hour within 2 hours.
+        # The evening's total lamp time within 25 % and the busiest evening
+        # hour within 2 hours. Hour by hour the bound is wide (0.4): an HMM
+        # per zone is stationary, so a habit at a set time (dinner at 18:30)
+        # comes out spread over the zone.
         evening = slice(16, 24)
-        assert np.abs(true_hours[evening] - gen_hours[evening]).max() < 0.45, name
+        assert np.abs(true_hours[evening] - gen_hours[evening]).max() < 0.4, name
         assert gen_hours[evening].sum() == pytest.approx(
-            true_hours[evening].sum(), rel=0.6, abs=0.1
+            true_hours[evening].sum(), rel=0.25, abs=0.1
         ), name
         peak_true = int(np.argmax(true_hours[evening]))
         peak_gen = int(np.argmax(gen_hours[evening]))
@@ -150,6 +152,9 @@ def test_manual_threshold_and_daylight_rule(
     levels = Levels(np.array([0.0, 100.0]), 1)
     lux = np.array([0.0, 200.0, 200.0, 200.0])
     sun = np.array([-20.0, -20.0, 10.0, -3.0])
+    assert lamp_on_off(levels, lux, sun).tolist() == [0, 1, -1, -1]
+    dark_day = lamp_on_off(levels, np.array([0.0, 0.0]), np.array([-20.0, 10.0]))
+    assert dark_day.tolist() == [0, -1]
     assert lamp_on_off(levels, lux, sun, "off").tolist() == [0, 1, 0, 0]
     assert lamp_on_off(levels, lux, sun, "unknown").tolist() == [0, 1, -1, -1]
     assert lamp_on_off(levels, lux, sun, "keep").tolist() == [0, 1, 1, 1]

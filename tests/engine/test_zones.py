@@ -144,7 +144,8 @@ def test_zones_of_minutes_over_many_days() -> None:
     w = wall[index == spring]
     assert w.size == 1380
     assert not np.any((w >= 120) & (w < 180))
-    assert w[0] == 0 and w[-1] == 1439
+    assert w[0] == 0
+    assert w[-1] == 1439
 
 
 def test_after_dark_and_elevation() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 import json
 import math
 from pathlib import Path
@@ -46,8 +46,12 @@ from custom_components.lighting_replay.const import (
     DOMAIN,
     SUBENTRY_TYPE_ROOM,
 )
+from custom_components.lighting_replay.engine.model import HomeModel, RoomModel
 from custom_components.lighting_replay.engine.simulate import simulate_household
-from custom_components.lighting_replay.engine.training import TrainingOptions
+from custom_components.lighting_replay.engine.training import (
+    TrainingOptions,
+    train_room,
+)
 from custom_components.lighting_replay.engine.zones import Location
 from custom_components.lighting_replay.learning import Learning
 
@@ -302,3 +306,40 @@ async def init_integration(
     """The integration set up with one room and no history."""
     await async_setup_integration(hass, mock_config_entry)
     return mock_config_entry
+
+
+FIXED_TRAINED_AT = "2026-01-15T03:17:00+00:00"
+
+
+@pytest.fixture(scope="session")
+def trained_model_data() -> dict[str, Any]:
+    """A room model learned from a fixed simulated fortnight (JSON data).
+
+    Made once per test session; `trained_at` is fixed so snapshots hold.
+    """
+    location = Location(32.87336, -117.22743, "US/Pacific")
+    timestamps, lux = simulate_household(location, date(2026, 1, 1), 14, seed=3)[
+        "living_room"
+    ]
+    model = train_room(
+        "living_room",
+        timestamps,
+        lux,
+        location,
+        TrainingOptions(n_levels=4, n_restarts=1, n_iter=20),
+    )
+    data = model.to_dict()
+    data["trained_at"] = FIXED_TRAINED_AT
+    return data
+
+
+def write_model_file(
+    path: Path, location: Location, rooms: dict[str, dict[str, Any]]
+) -> None:
+    """Write a home model file (the trainer's format) with the given rooms."""
+    home = HomeModel(
+        location,
+        {name: RoomModel.from_dict(data) for name, data in rooms.items()},
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    home.save(path)

@@ -8,7 +8,7 @@ import importlib.util
 from pathlib import Path
 import threading
 import time
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -42,10 +42,21 @@ def firmware_discovery() -> ModuleType:
 
 
 def announce(discovery: ModuleType, node_id: str) -> tuple[str, str, str]:
-    """The firmware's discovery topic, payload and state topic of a node."""
-    topics = discovery.Topics(node_id)
-    payload = discovery.config_payload(node_id, node_id, topics, "TSL2591", "1.0")
-    return topics.config, payload, topics.state
+    """The firmware's discovery topic, payload and state topic of a node.
+
+    The topics are laid out as firmware/node.py does (default prefixes); the
+    payload is built by the firmware's own discovery module.
+    """
+    base = f"luxnode/{node_id}"
+    node = SimpleNamespace(
+        node_id=node_id,
+        name=node_id,
+        state_topic=f"{base}/lux",
+        availability_topic=f"{base}/availability",
+        status_topic=f"{base}/status",
+    )
+    payload = discovery.config_payload(node, "TSL2591 lux node", "1.0")
+    return f"homeassistant/sensor/{node_id}/lux/config", payload, node.state_topic
 
 
 @pytest.fixture

@@ -29,9 +29,16 @@ MAX_BRIGHTNESS = 254
 MAX_SLEEP_S = 60.0
 """Longest single sleep: the clock is read again at least this often."""
 
+RETRY_S = 30.0
+"""A switch that failed (bridge unreachable) is tried again this much later."""
+
 
 class PlayerError(Exception):
     """The player cannot start (unknown light, unreachable bridge, bad mapping)."""
+
+
+class SwitchError(Exception):
+    """A light could not be switched (the bridge did not answer)."""
 
 
 class Clock(Protocol):
@@ -159,10 +166,15 @@ class HueLights:
 
     def switch(self, name: str, on: bool, brightness: int | None = None) -> None:
         """Switch a light through `PUT /api/<user>/lights/<id>/state`."""
+        import phue  # noqa: PLC0415
+
         state: dict[str, object] = {"on": on}
         if on and brightness is not None:
             state["bri"] = int(brightness)
-        self._bridge.set_light(self._ids[name], state)
+        try:
+            self._bridge.set_light(self._ids[name], state)
+        except (phue.PhueException, OSError, ValueError) as err:
+            raise SwitchError(f"{name}: {err}") from err
 
 
 class PrintedLights:
@@ -282,11 +294,6 @@ class Player:
         self.schedules: dict[str, DaySchedule] = {}
         self._applied: dict[str, LightState] = {}
 
-    @property
-    def tzinfo(self) -> object:
-        """Return the home's time zone."""
-        return self.model.location.tzinfo
-
     def local_now(self) -> datetime:
         """Return the clock's time in the home's time zone."""
         return self.clock.now().astimezone(self.model.location.tzinfo)
@@ -306,7 +313,7 @@ class Player:
             for name in names:
                 try:
                     self.lights.switch(name, False)
-                except Exception as err:  # noqa: BLE001  # keep switching the rest
+                except SwitchError as err:  # keep switching the rest
                     self.log(f"could not switch {name} off: {err}")
         self._applied.clear()
 
@@ -335,6 +342,7 @@ class Player:
         now = self.local_now()
         if now.date() != self.day:
             self.plan_day(now.date())
+        failed = False
         for room, schedule in self.schedules.items():
             interval = schedule.state_at(now)
             if interval is None:
@@ -346,10 +354,20 @@ class Player:
                 )
                 wanted = LightState(True, bright)
             if self._applied.get(room) != wanted:
-                for name in self.mapping[room]:
-                    self.lights.switch(name, wanted.on, wanted.brightness)
-                self._applied[room] = wanted
-        return self.next_wake(now)
+                try:
+                    for name in self.mapping[room]:
+                        self.lights.switch(name, wanted.on, wanted.brightness)
+                except SwitchError as err:
+                    self.log(f"could not switch {room}: {err}; trying again")
+                    self._applied.pop(room, None)
+                    failed = True
+                else:
+                    self._applied[room] = wanted
+        wake = self.next_wake(now)
+        if failed:
+            retry = datetime.fromtimestamp(now.timestamp() + RETRY_S, UTC)
+            wake = min(wake, retry)
+        return wake
 
     def next_wake(self, now: datetime) -> datetime:
         """Return the next change of any schedule, or the next local midnight."""

@@ -14,8 +14,8 @@ import re
 
 import matplotlib as mpl
 from matplotlib import dates as mdates
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 import numpy as np

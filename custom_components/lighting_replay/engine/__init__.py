@@ -24,25 +24,12 @@ from .realism import (
     on_off_series,
     real_days,
 )
-from .schedule import (
-    Change,
-    DaySchedule,
-    Interval,
-    ScheduleOptions,
-    sample_day,
-)
+from .schedule import Change, DaySchedule, Interval, ScheduleOptions, sample_day
 from .sequences import Sequences, split_sequences
 from .series import MinuteSeries, smooth, to_minute_series
 from .simulate import DEFAULT_ROOMS, LampHabit, RoomHabits, simulate_household
 from .training import NotEnoughData, TrainingOptions, train_room
-from .zones import (
-    DayZones,
-    Location,
-    Zone,
-    after_dark,
-    day_zones,
-    zones_of_minutes,
-)
+from .zones import DayZones, Location, Zone, after_dark, day_zones, zones_of_minutes
 
 __all__ = [
     "DEFAULT_ROOMS",

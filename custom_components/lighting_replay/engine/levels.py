@@ -41,20 +41,23 @@ def _lloyd_sorted(
     n = x.size
     centres = np.sort(centres)
     csq = np.concatenate(([0.0], np.cumsum(x * x)))
-    previous: npt.NDArray[np.intp] | None = None
+
+    def split(c: FloatArray) -> npt.NDArray[np.intp]:
+        cuts = np.searchsorted(x, (c[:-1] + c[1:]) / 2.0, side="right")
+        return np.concatenate(([0], cuts, [n]))
+
+    previous = split(centres)
     for _ in range(MAX_ITERATIONS):
-        cuts = np.searchsorted(x, (centres[:-1] + centres[1:]) / 2.0, side="right")
-        edges = np.concatenate(([0], cuts, [n]))
-        if previous is not None and np.array_equal(edges, previous):
-            break
-        previous = edges
-        counts = np.diff(edges)
-        sums = csum[edges[1:]] - csum[edges[:-1]]
+        counts = np.diff(previous)
+        sums = csum[previous[1:]] - csum[previous[:-1]]
         filled = counts > 0
         new = centres.copy()
         new[filled] = sums[filled] / counts[filled]
         centres = np.sort(new)
-    assert previous is not None
+        edges = split(centres)
+        if np.array_equal(edges, previous):
+            break
+        previous = edges
     counts = np.diff(previous)
     sums = csum[previous[1:]] - csum[previous[:-1]]
     squares = csq[previous[1:]] - csq[previous[:-1]]
@@ -78,7 +81,9 @@ def _plus_plus_start(x: FloatArray, k: int, rng: np.random.Generator) -> FloatAr
     return np.asarray(centres)
 
 
-def kmeans_1d(values: npt.ArrayLike, k: int = DEFAULT_LEVELS, *, seed: int = 0) -> FloatArray:
+def kmeans_1d(
+    values: npt.ArrayLike, k: int = DEFAULT_LEVELS, *, seed: int = 0
+) -> FloatArray:
     """Cluster one-dimensional values into ``k`` groups; return sorted centres.
 
     Missing values (NaN) are ignored. The result depends only on the values
@@ -194,7 +199,7 @@ def threshold_after_dark(centres: FloatArray, lux_after_dark: FloatArray) -> int
     for t in range(1, centres.size):
         on = level >= t
         n_on = int(np.count_nonzero(on))
-        if n_on == 0 or n_on == n:
+        if n_on in (0, n):
             continue
         w_on = n_on / n
         diff = float(logs[on].mean() - logs[~on].mean())

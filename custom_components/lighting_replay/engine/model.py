@@ -11,11 +11,11 @@ raises ``ModelError`` saying what and where.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -205,9 +205,9 @@ class HomeModel:
             raise ModelError("'rooms' must be an object")
         rooms: dict[str, RoomModel] = {}
         for name, room_data in rooms_data.items():
+            if not isinstance(room_data, Mapping):
+                raise ModelError(f"room {name!r}: a room is an object")
             try:
-                if not isinstance(room_data, Mapping):
-                    raise TypeError("a room is an object")
                 rooms[str(name)] = RoomModel.from_dict(room_data)
             except (KeyError, TypeError, ValueError, IndexError) as err:
                 raise ModelError(f"room {name!r}: {_describe(err)}") from err

@@ -75,7 +75,9 @@ def on_off_series(levels: Levels, series: MinuteSeries) -> MinuteSeries:
     return MinuteSeries(series.start_minute, state)
 
 
-def real_days(series_on_off: MinuteSeries, location: Location) -> dict[date, FloatArray]:
+def real_days(
+    series_on_off: MinuteSeries, location: Location
+) -> dict[date, FloatArray]:
     """Cut an on/off minute series (1/0/NaN) into local days of 1440 minutes.
 
     Missing stretches of up to ``MAX_FILL_MINUTES`` minutes take the state
@@ -236,7 +238,7 @@ def baseline_same_weekday_last_week(
 def baseline_fixed_timer(
     days: Iterable[date], location: Location, off_at: time = time(23)
 ) -> dict[date, FloatArray]:
-    """A timer that switches on at sunset and off at ``off_at`` every day."""
+    """Return the days of a timer: on at sunset, off at ``off_at``."""
     out: dict[date, FloatArray] = {}
     end = off_at.hour * 60 + off_at.minute
     for d in days:

@@ -72,8 +72,8 @@ def split_sequences(
     zone = np.asarray(zones, dtype=np.int64).ravel()
     if state.shape != zone.shape:
         raise ValueError("on_off and zones must have the same length")
-    if np.any(state < -1):
-        raise ValueError("on_off holds symbols >= 0 and -1 for missing")
+    if np.any((state < -1) | (state > 1)):
+        raise ValueError("on_off holds only 1, 0 and -1")
     present = state >= 0
     if not present.any():
         return {}

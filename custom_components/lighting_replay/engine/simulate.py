@@ -136,13 +136,12 @@ def _day_anchors(
 
 def _daylight(
     minutes: npt.NDArray[np.int64],
-    location: Location,
+    elevation: FloatArray,
     room: RoomHabits,
     n_days: int,
     rng: np.random.Generator,
 ) -> FloatArray:
     """Return the daylight at the sensor for every minute."""
-    elevation = solar_elevation(minutes, location)
     clear = np.sin(np.deg2rad(np.clip(elevation, 0.0, 90.0))) ** 0.8
     twilight = np.clip((elevation + 6.0) / 6.0, 0.0, 1.0) * 0.01
     day_cloud = rng.uniform(0.35, 1.0, size=n_days + 1)
@@ -150,7 +149,8 @@ def _daylight(
     # Passing clouds: noise smoothed over about half an hour.
     wobble = np.convolve(rng.normal(size=minutes.size), np.ones(31) / 31, mode="same")
     cloud = np.clip(day_cloud[per_minute_day] * (1.0 + 1.2 * wobble), 0.1, 1.2)
-    return room.daylight_lux * (np.maximum(clear, twilight) * cloud)
+    light = room.daylight_lux * (np.maximum(clear, twilight) * cloud)
+    return np.asarray(light, dtype=np.float64)
 
 
 def _lamps(
@@ -238,10 +238,11 @@ def simulate_rooms(
     end = local_midnight(start + timedelta(days=days), location)
     minutes = np.arange(begin, end, dtype=np.int64)
     anchors = _day_anchors(location, day_list)
+    elevation = solar_elevation(minutes, location)
     result: dict[str, SimulatedRoom] = {}
     for index, room in enumerate(rooms):
         rng = np.random.default_rng([seed, index])
-        daylight = _daylight(minutes, location, room, days, rng)
+        daylight = _daylight(minutes, elevation, room, days, rng)
         lamp = _lamps(room, begin, minutes.size, anchors, rng)
         timestamps, lux = _readings(daylight + lamp, begin, room, rng)
         result[room.name] = SimulatedRoom(timestamps, lux, begin, lamp > 0.0, lamp)

@@ -5,17 +5,22 @@ K-Means light levels, on/off per minute, the zones of the day, sequences
 split at zone changes and gaps, and an HMM per zone. The on-threshold is
 found from the readings after dark unless it is given.
 
-Daylight reaches the sensors, so in daylight a bright minute may be the sun
-rather than a lamp. ``TrainingOptions.daylight`` says what a bright minute
-counts as while the sun is above civil dusk (6 degrees below the horizon):
-``"unknown"`` (the default: missing, it ends a sequence, so the models learn
-only from minutes whose lamp state the lux can tell), ``"off"`` or
-``"keep"`` (on, as the original system did). ``benchmarks/engine_train.py``
-measures the three against the simulator's true lamp states: on 35
-simulated September days in Berlin the realism score of generated days
-against the true lamps was 0.19 for "unknown", 0.25 for "off" and 0.64 for
-"keep" (lower is better). A lamp switched on in daylight is only seen from
-dusk on; that is the price.
+Daylight reaches the sensors, so while the sun is up a bright minute may be
+the sun rather than a lamp. ``TrainingOptions.daylight`` says which minutes
+teach the models while the sun is above civil dusk (6 degrees below the
+horizon):
+
+- ``"after_dark"`` (the default): none; those minutes count as missing. The
+  models learn from the minutes whose lamp state the lux can tell, and the
+  sequences of a zone all start at dusk rather than some at dusk and some
+  as short dark stretches of daylight, which the HMM would read as starts.
+- ``"unknown"``: only bright minutes count as missing, dark ones as off.
+- ``"off"``: bright minutes count as off.
+- ``"keep"``: bright minutes count as on, as the original system did.
+
+``benchmarks/engine_train.py`` measures them against the simulator's true
+lamp states (realism score of generated days, lower is better) and prints
+the figures.
 
 A zone without any usable sequence gets ``None``; a schedule keeps the light
 off in such a zone (there is nothing to replay).
@@ -34,16 +39,10 @@ from .levels import DEFAULT_LEVELS, Levels, fit_levels
 from .model import RoomModel, ZoneModel
 from .sequences import DEFAULT_MIN_LENGTH, split_sequences
 from .series import DEFAULT_WINDOW, smooth, to_minute_series
-from .zones import (
-    DARK_ELEVATION_DEG,
-    Location,
-    Zone,
-    solar_elevation,
-    zones_of_minutes,
-)
+from .zones import DARK_ELEVATION_DEG, Location, Zone, solar_elevation, zones_of_minutes
 
 #: What a bright minute in daylight counts as (see the module's docstring).
-DAYLIGHT_RULES = ("off", "unknown", "keep")
+DAYLIGHT_RULES = ("after_dark", "unknown", "off", "keep")
 #: Minutes of a day; "days of data" is usable minutes divided by this.
 MINUTES_PER_DAY = 1440
 
@@ -80,7 +79,7 @@ class TrainingOptions:
     min_days: float = 3.0
     n_iter: int = 100
     min_sequence_minutes: int = DEFAULT_MIN_LENGTH
-    daylight: str = "unknown"
+    daylight: str = "after_dark"
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work."""
@@ -96,14 +95,14 @@ def lamp_on_off(
     levels: Levels,
     lux: npt.ArrayLike,
     elevation: npt.ArrayLike,
-    daylight: str = "unknown",
+    daylight: str = "after_dark",
     from_elevation: float = DARK_ELEVATION_DEG,
 ) -> npt.NDArray[np.int8]:
     """Return 1/0/-1 (on/off/missing) per minute, applying the daylight rule.
 
-    ``elevation`` is the sun's elevation at each minute; bright minutes with
-    the sun at ``from_elevation`` or higher (default: above civil dusk) are
-    treated as ``daylight`` says.
+    ``elevation`` is the sun's elevation at each minute; minutes with the sun
+    at ``from_elevation`` or higher (default: civil dusk) are treated as
+    ``daylight`` says (see the module's docstring).
     """
     state = levels.on_off(lux)
     el = np.asarray(elevation, dtype=np.float64)
@@ -112,6 +111,8 @@ def lamp_on_off(
         state[bright_day] = 0
     elif daylight == "unknown":
         state[bright_day] = -1
+    elif daylight == "after_dark":
+        state[(state >= 0) & (el >= from_elevation)] = -1
     return state
 
 

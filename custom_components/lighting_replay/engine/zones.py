@@ -33,17 +33,17 @@ day too.
 from __future__ import annotations
 
 import bisect
-import functools
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum
+import functools
+import math
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import astral  # type: ignore[import-untyped,unused-ignore]
+import astral.sun  # type: ignore[import-untyped,unused-ignore]
 import numpy as np
 import numpy.typing as npt
-from astral import Observer  # type: ignore[import-untyped,unused-ignore]
-from astral import sun as astral_sun  # type: ignore[import-untyped,unused-ignore]
 
 #: The day zone ends this long before sunset.
 DAY_ENDS_BEFORE_SUNSET = timedelta(minutes=30)
@@ -161,9 +161,9 @@ class DayZones:
         )
 
 
-def _solar_day(day: date, observer: Observer, location: Location) -> date:
+def _solar_day(day: date, observer: astral.Observer, location: Location) -> date:
     """Return the astral date whose solar noon falls on the local ``day``."""
-    noon = astral_sun.noon(observer, day, tzinfo=location.tzinfo)
+    noon = astral.sun.noon(observer, day, tzinfo=location.tzinfo)
     local = noon.date()
     if local > day:
         return day - timedelta(days=1)
@@ -199,13 +199,13 @@ def day_zones(day: date, location: Location) -> DayZones:
     tz = location.tzinfo
     start = local_midnight(day, location)
     end = local_midnight(day + timedelta(days=1), location)
-    observer = Observer(latitude=location.latitude, longitude=location.longitude)
+    observer = astral.Observer(latitude=location.latitude, longitude=location.longitude)
     solar = _solar_day(day, observer, location)
     sunrise: datetime | None
     sunset: datetime | None
     try:
-        sunrise = astral_sun.sunrise(observer, solar, tzinfo=tz)
-        sunset = astral_sun.sunset(observer, solar, tzinfo=tz)
+        sunrise = astral.sun.sunrise(observer, solar, tzinfo=tz)
+        sunset = astral.sun.sunset(observer, solar, tzinfo=tz)
     except ValueError:
         sunrise = sunset = None
     if sunrise is not None and sunset is not None:
@@ -251,7 +251,9 @@ def local_dates(
     return index.astype(np.int64), dates
 
 
-def zones_of_minutes(minutes: npt.ArrayLike, location: Location) -> npt.NDArray[np.int8]:
+def zones_of_minutes(
+    minutes: npt.ArrayLike, location: Location
+) -> npt.NDArray[np.int8]:
     """Return the zone of each UTC epoch minute as an int8 array."""
     m = np.asarray(minutes, dtype=np.int64).ravel()
     if m.size == 0:
@@ -266,7 +268,9 @@ def zones_of_minutes(minutes: npt.ArrayLike, location: Location) -> npt.NDArray[
     return labels[np.searchsorted(starts, m, side="right") - 1]
 
 
-def solar_elevation(minutes: npt.ArrayLike, location: Location) -> npt.NDArray[np.float64]:
+def solar_elevation(
+    minutes: npt.ArrayLike, location: Location
+) -> npt.NDArray[np.float64]:
     """Return the sun's elevation in degrees at each UTC epoch minute.
 
     Low-precision almanac formulas (a few hundredths of a degree), good
@@ -306,8 +310,7 @@ def after_dark(minutes: npt.ArrayLike, location: Location) -> npt.NDArray[np.boo
 def _utc_offset_minutes(minute: int, location: Location) -> int:
     """Return the local UTC offset in minutes at an epoch minute."""
     offset = local_datetime(minute, location).utcoffset()
-    assert offset is not None
-    return int(offset // timedelta(minutes=1))
+    return 0 if offset is None else int(offset // timedelta(minutes=1))
 
 
 def local_clock(
@@ -331,8 +334,9 @@ def local_clock(
     change_at = np.empty(len(dates), dtype=np.int64)
     end_off = np.empty(len(dates), dtype=np.int64)
     for i, (lo, hi) in enumerate(zip(starts, ends, strict=True)):
-        first, last = _utc_offset_minutes(lo, location), _utc_offset_minutes(
-            hi - 1, location
+        first, last = (
+            _utc_offset_minutes(lo, location),
+            _utc_offset_minutes(hi - 1, location),
         )
         start_off[i], end_off[i], change_at[i] = first, last, hi
         if first != last:

@@ -1,0 +1,961 @@
+"""The replay runner: day schedules, timers, light actions, snapshot and restore.
+
+`Replay` holds, for every room, one sampled `DaySchedule` per local day
+(yesterday, today and tomorrow). Those very objects are what the runner
+executes and what the calendars and next-change sensors show, so nothing is
+computed twice.
+
+- A new day is sampled for each room at local midnight (the day after
+  tomorrow becomes "tomorrow"), each with its own random seed drawn from the
+  operating system, stored with the schedule so the day can be sampled again
+  (same model, options and start) for diagnostics.
+- The options (active window, all-off time, minimum on-duration, jitter) are
+  applied when a day is sampled; changing them samples today (from now) and
+  tomorrow again.
+- Turning replay on samples the rest of today anew, takes a snapshot of the
+  lights and applies the state of this minute; from then on one timer fires
+  at the next change of any room (or at midnight, or at the end of the
+  vacation) and only rooms whose state changes are acted on.
+- Turning it off cancels the timer and any action under way and restores the
+  snapshot (an option, on by default).
+- Everything (on/off, end, snapshot, rooms left out, the sampled days) is
+  kept in Home Assistant's storage, so a restart or reload resumes with the
+  same schedules: only the state of the current minute is applied once, the
+  changes missed while Home Assistant was down are not replayed.
+- A light that is unavailable or whose action fails is logged once, skipped
+  and tried again at the room's next action; it is listed in
+  `unreachable` until an action reaches it.
+- A room's new model (nightly training, import) is used from tomorrow's
+  schedule on; today's stays as shown unless the room had none yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+import logging
+import secrets
+from typing import Any
+
+from homeassistant.components.light import (
+    ATTR_BRIGHTNESS,
+    ATTR_BRIGHTNESS_PCT,
+    ATTR_COLOR_MODE,
+    ATTR_COLOR_TEMP_KELVIN,
+    ATTR_HS_COLOR,
+    ATTR_RGB_COLOR,
+    ATTR_RGBW_COLOR,
+    ATTR_RGBWW_COLOR,
+    ATTR_SUPPORTED_COLOR_MODES,
+    ATTR_XY_COLOR,
+    DOMAIN as LIGHT_DOMAIN,
+    ColorMode,
+    brightness_supported,
+)
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Context,
+    HomeAssistant,
+    ServiceCall,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.event import async_track_point_in_time
+from homeassistant.helpers.start import async_at_started
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+import numpy as np
+import voluptuous as vol
+
+from .const import (
+    ATTR_END,
+    ATTR_END_DATE,
+    CONF_ALL_OFF_BY,
+    CONF_JITTER_MINUTES,
+    CONF_MIN_ON_MINUTES,
+    CONF_RESTORE,
+    CONF_SUNSET_OFFSET,
+    CONF_WINDOW_END,
+    CONF_WINDOW_START,
+    DEFAULT_JITTER_MINUTES,
+    DEFAULT_MIN_ON_MINUTES,
+    DEFAULT_RESTORE,
+    DOMAIN,
+    EVENT_LIGHT_ACTION,
+    REPLAY_STORAGE_KEY,
+    SERVICE_REGENERATE,
+    SERVICE_START,
+    SERVICE_STOP,
+    STORAGE_VERSION,
+)
+from .data import LightingReplayConfigEntry, RoomState
+from .engine.schedule import Change, DaySchedule, Interval, ScheduleOptions, sample_day
+from .engine.zones import Location
+
+_LOGGER = logging.getLogger(__name__)
+
+# Storage writes are grouped; a snapshot is written at once.
+SAVE_DELAY = 1
+# A light that does not answer within this time counts as unreachable.
+LIGHT_CALL_TIMEOUT = 30
+# Lowest brightness replay sets (a dim level of a bright room stays visible).
+MIN_BRIGHTNESS_PCT = 1
+
+# What is kept of a light's state to restore it, by colour mode.
+COLOR_ATTRIBUTE: dict[str, str] = {
+    ColorMode.COLOR_TEMP: ATTR_COLOR_TEMP_KELVIN,
+    ColorMode.HS: ATTR_HS_COLOR,
+    ColorMode.XY: ATTR_XY_COLOR,
+    ColorMode.RGB: ATTR_RGB_COLOR,
+    ColorMode.RGBW: ATTR_RGBW_COLOR,
+    ColorMode.RGBWW: ATTR_RGBWW_COLOR,
+}
+
+
+def _parse_time(value: Any, key: str) -> time | None:
+    """Return a local time from an option ("HH:MM[:SS]"), None if unset or bad."""
+    if value in (None, ""):
+        return None
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        _LOGGER.warning("The replay option %s=%r is not a time; ignored", key, value)
+        return None
+
+
+def _parse_int(value: Any, key: str, default: int | None) -> int | None:
+    """Return a whole number from an option, the default if unset or bad."""
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        _LOGGER.warning("The replay option %s=%r is not a number; ignored", key, value)
+        return default
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplayOptions:
+    """The replay options of the config entry, ready for the engine."""
+
+    schedule: ScheduleOptions
+    restore: bool = DEFAULT_RESTORE
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ReplayOptions:
+        """Read the entry's options; bad values fall back to the defaults."""
+        min_on = _parse_int(
+            options.get(CONF_MIN_ON_MINUTES),
+            CONF_MIN_ON_MINUTES,
+            DEFAULT_MIN_ON_MINUTES,
+        )
+        jitter = _parse_int(
+            options.get(CONF_JITTER_MINUTES),
+            CONF_JITTER_MINUTES,
+            DEFAULT_JITTER_MINUTES,
+        )
+        schedule = ScheduleOptions(
+            window_start=_parse_time(options.get(CONF_WINDOW_START), CONF_WINDOW_START),
+            window_end=_parse_time(options.get(CONF_WINDOW_END), CONF_WINDOW_END),
+            sunset_offset_minutes=_parse_int(
+                options.get(CONF_SUNSET_OFFSET), CONF_SUNSET_OFFSET, None
+            ),
+            all_off_by=_parse_time(options.get(CONF_ALL_OFF_BY), CONF_ALL_OFF_BY),
+            min_on_minutes=max(0, min_on or 0),
+            jitter_minutes=max(0, jitter or 0),
+        )
+        return cls(
+            schedule=schedule, restore=bool(options.get(CONF_RESTORE, DEFAULT_RESTORE))
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the options as plain data (stored to notice a change)."""
+        opts = self.schedule
+        return {
+            CONF_WINDOW_START: _time_text(opts.window_start),
+            CONF_WINDOW_END: _time_text(opts.window_end),
+            CONF_SUNSET_OFFSET: opts.sunset_offset_minutes,
+            CONF_ALL_OFF_BY: _time_text(opts.all_off_by),
+            CONF_MIN_ON_MINUTES: opts.min_on_minutes,
+            CONF_JITTER_MINUTES: opts.jitter_minutes,
+        }
+
+
+def _time_text(value: time | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedDay:
+    """A sampled day of a room, with what is needed to sample it again."""
+
+    schedule: DaySchedule
+    seed: int
+    start: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return plain JSON-ready data."""
+        return {
+            "room": self.schedule.room,
+            "seed": self.seed,
+            "start": None if self.start is None else self.start.isoformat(),
+            "intervals": [
+                [iv.start.isoformat(), iv.end.isoformat(), iv.level]
+                for iv in self.schedule.intervals
+            ],
+        }
+
+    @classmethod
+    def from_dict(
+        cls, day: date, data: Mapping[str, Any], location: Location
+    ) -> PlannedDay:
+        """Read a stored day (raises KeyError, TypeError or ValueError if bad)."""
+        tz = location.tzinfo
+
+        def moment(text: str) -> datetime:
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is None:
+                raise ValueError(f"{text} has no time zone")
+            return parsed.astimezone(tz)
+
+        intervals = tuple(
+            Interval(moment(start), moment(end), int(level))
+            for start, end, level in data["intervals"]
+        )
+        start = data.get("start")
+        return cls(
+            schedule=DaySchedule(str(data["room"]), day, intervals),
+            seed=int(data["seed"]),
+            start=None if start is None else moment(start),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomAction:
+    """What a room's lights should be: on at a level and brightness, or off."""
+
+    on: bool
+    level: int | None = None
+    brightness_pct: int | None = None
+    at: datetime | None = None
+
+    def same_as(self, other: RoomAction | None) -> bool:
+        """Return whether two actions leave the lights the same."""
+        return other is not None and (self.on, self.level, self.brightness_pct) == (
+            other.on,
+            other.level,
+            other.brightness_pct,
+        )
+
+
+def room_changes(days: Iterable[DaySchedule]) -> list[Change]:
+    """Return the changes of consecutive days of a room, in order.
+
+    An "off" at midnight followed by an "on" at the same moment (the light
+    stays on over midnight) is left out: nothing happens then.
+    """
+    out: list[Change] = []
+    for schedule in sorted(days, key=lambda s: s.day):
+        for change in schedule.changes():
+            if change.on and out and not out[-1].on and out[-1].at == change.at:
+                out.pop()
+            out.append(change)
+    return out
+
+
+def brightness_for_level(room: RoomState, level: int | None) -> int:
+    """Return the brightness (percent) of a level relative to the brightest.
+
+    Lux from a lamp grows with its output, so a level's lux centre over the
+    brightest centre of the room is the share of full brightness.
+    """
+    model = room.model
+    if model is None or level is None:
+        return 100
+    centres = np.asarray(model.levels.centres, dtype=np.float64)
+    if not 0 <= level < centres.size or centres[-1] <= 0:
+        return 100
+    pct = round(100.0 * float(centres[level]) / float(centres[-1]))
+    return min(max(pct, MIN_BRIGHTNESS_PCT), 100)
+
+
+class Replay:
+    """The replay of one home (config entry): schedules, timer and lights."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: LightingReplayConfigEntry,
+        *,
+        location: Location,
+        rooms: dict[str, RoomState],
+        options: ReplayOptions,
+    ) -> None:
+        """Prepare the replay; nothing is read until `async_load`."""
+        self.hass = hass
+        self.entry = entry
+        self.location = location
+        self.rooms = rooms
+        self.options = options
+        self.active = False
+        self.end: datetime | None = None
+        # entity_id -> what to restore; taken before replay first touches it.
+        self.snapshot: dict[str, dict[str, Any]] = {}
+        self.included: dict[str, bool] = dict.fromkeys(rooms, True)
+        self.plans: dict[str, dict[date, PlannedDay]] = {sid: {} for sid in rooms}
+        # entity_id -> why the last action did not reach it.
+        self.unreachable: dict[str, str] = {}
+        self.last_action: dict[str, Any] | None = None
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, REPLAY_STORAGE_KEY
+        )
+        self._applied: dict[str, RoomAction] = {}
+        self._models: dict[str, Any] = {}
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._unsub_timer: CALLBACK_TYPE | None = None
+        self._next_point: datetime | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._other_tasks: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+        self._options_changed = False
+        self._started = False
+        self._shut_down = False
+
+    # Listeners ---------------------------------------------------------
+
+    @callback
+    def async_add_listener(self, update_callback: CALLBACK_TYPE) -> Callable[[], None]:
+        """Call `update_callback` after every change; returns the remover."""
+        self._listeners.append(update_callback)
+
+        @callback
+        def remove_listener() -> None:
+            if update_callback in self._listeners:
+                self._listeners.remove(update_callback)
+
+        return remove_listener
+
+    @callback
+    def _async_notify(self) -> None:
+        for update_callback in list(self._listeners):
+            update_callback()
+
+    # Reading -----------------------------------------------------------
+
+    def now(self) -> datetime:
+        """Return the current local time of the home."""
+        return dt_util.now().astimezone(self.location.tzinfo)
+
+    def schedules(self, subentry_id: str) -> list[DaySchedule]:
+        """Return a room's sampled days in order (yesterday to tomorrow)."""
+        days = self.plans.get(subentry_id, {})
+        return [days[day].schedule for day in sorted(days)]
+
+    def intervals(
+        self, subentry_id: str, start: datetime, end: datetime
+    ) -> list[Interval]:
+        """Return a room's intervals that overlap [start, end)."""
+        if not self.included.get(subentry_id, False):
+            return []
+        return [
+            iv
+            for schedule in self.schedules(subentry_id)
+            for iv in schedule.intervals
+            if iv.start < end and iv.end > start
+        ]
+
+    def next_change(self, subentry_id: str, moment: datetime) -> Change | None:
+        """Return a room's next change after `moment` (None: none planned)."""
+        if not self.included.get(subentry_id, False):
+            return None
+        for change in room_changes(self.schedules(subentry_id)):
+            if change.at > moment:
+                return change
+        return None
+
+    def desired(self, subentry_id: str, moment: datetime) -> RoomAction:
+        """Return what a room's lights should be at `moment`."""
+        plan = self.plans[subentry_id].get(
+            moment.astimezone(self.location.tzinfo).date()
+        )
+        interval = None if plan is None else plan.schedule.state_at(moment)
+        if interval is None:
+            return RoomAction(on=False)
+        return RoomAction(
+            on=True,
+            level=interval.level,
+            brightness_pct=brightness_for_level(
+                self.rooms[subentry_id], interval.level
+            ),
+            at=interval.start,
+        )
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the replay's state for diagnostics."""
+        return {
+            "active": self.active,
+            "end": None if self.end is None else self.end.isoformat(),
+            "options": self.options.as_dict() | {CONF_RESTORE: self.options.restore},
+            "included": dict(self.included),
+            "unreachable_lights": dict(self.unreachable),
+            "snapshot": dict(self.snapshot),
+            "next_point": None
+            if self._next_point is None
+            else self._next_point.isoformat(),
+            "last_action": self.last_action,
+            "days": {
+                sid: {
+                    day.isoformat(): plan.to_dict()
+                    for day, plan in sorted(days.items())
+                }
+                for sid, days in self.plans.items()
+            },
+        }
+
+    # Storage -----------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Read the stored replay; a damaged store starts afresh (logged)."""
+        data = await self._store.async_load()
+        if not data:
+            return
+        try:
+            self._read(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            _LOGGER.warning(
+                "The stored replay state is damaged (%s); starting afresh", err
+            )
+            self.active = False
+            self.end = None
+            self.snapshot = {}
+            self.included = dict.fromkeys(self.rooms, True)
+            self.plans = {sid: {} for sid in self.rooms}
+
+    def _read(self, data: Mapping[str, Any]) -> None:
+        end = data.get("end")
+        self.active = bool(data.get("active", False))
+        self.end = (
+            None if end is None else dt_util.parse_datetime(end, raise_on_error=True)
+        )
+        self.snapshot = {
+            str(entity_id): dict(state)
+            for entity_id, state in dict(data.get("snapshot", {})).items()
+        }
+        for sid, included in dict(data.get("included", {})).items():
+            if sid in self.rooms:
+                self.included[sid] = bool(included)
+        for sid, days in dict(data.get("days", {})).items():
+            if sid not in self.rooms:
+                continue
+            for day_text, plan in dict(days).items():
+                day = date.fromisoformat(day_text)
+                self.plans[sid][day] = PlannedDay.from_dict(day, plan, self.location)
+        self._options_changed = data.get("options") != self.options.as_dict()
+
+    @callback
+    def _data_to_store(self) -> dict[str, Any]:
+        return {
+            "active": self.active,
+            "end": None if self.end is None else self.end.isoformat(),
+            "snapshot": self.snapshot,
+            "included": self.included,
+            "options": self.options.as_dict(),
+            "days": {
+                sid: {day.isoformat(): plan.to_dict() for day, plan in days.items()}
+                for sid, days in self.plans.items()
+            },
+        }
+
+    @callback
+    def _async_save(self) -> None:
+        self._store.async_delay_save(self._data_to_store, SAVE_DELAY)
+
+    # Running -----------------------------------------------------------
+
+    @callback
+    def async_start(self) -> None:
+        """Follow the rooms' models; resume once Home Assistant runs."""
+        for sid, room in self.rooms.items():
+            self._models[sid] = room.model
+            self.entry.async_on_unload(
+                room.async_add_listener(self._room_listener(sid))
+            )
+        self.entry.async_on_unload(async_at_started(self.hass, self._async_at_started))
+
+    async def _async_at_started(self, _hass: HomeAssistant) -> None:
+        # Lights of other integrations exist by now.
+        self._spawn(self._async_resume(), "resume", action=False)
+
+    async def async_shutdown(self) -> None:
+        """Stop the timer and pending actions; write the state."""
+        self._shut_down = True
+        self._cancel_timer()
+        tasks = [*self._tasks, *self._other_tasks]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._store.async_save(self._data_to_store())
+
+    def _spawn(self, coro: Any, what: str, *, action: bool = True) -> None:
+        """Run `coro` in the background; actions are cancelled by a stop."""
+        task = self.entry.async_create_background_task(
+            self.hass, coro, f"{DOMAIN} replay {what}"
+        )
+        tasks = self._tasks if action else self._other_tasks
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def _async_resume(self) -> None:
+        """Bring the days up to date and apply this minute's state once."""
+        async with self._lock:
+            now = self.now()
+            if self._options_changed:
+                self._drop_days(now.date(), now.date() + timedelta(days=1))
+                self._options_changed = False
+            self._roll(now)
+            self._started = True
+            if self.active:
+                if self.end is not None and now >= self.end:
+                    await self._async_stop_locked()
+                else:
+                    self._take_snapshot(self.rooms)
+                    await self._async_apply(now, force=True)
+        self._after_change()
+
+    @callback
+    def _after_change(self) -> None:
+        self._async_save()
+        self._arm()
+        self._async_notify()
+
+    def _room_listener(self, sid: str) -> CALLBACK_TYPE:
+        @callback
+        def room_changed() -> None:
+            model = self.rooms[sid].model
+            if model is self._models.get(sid):
+                return
+            self._models[sid] = model
+            if model is None or not self._started:
+                return
+            now = self.now()
+            # Tomorrow follows the new model; today's schedule stays as
+            # shown unless the room had none.
+            self.plans[sid].pop(now.date() + timedelta(days=1), None)
+            self._roll(now)
+            if self.active:
+                self._spawn(self._async_apply_locked(), "new model")
+            self._after_change()
+
+        return room_changed
+
+    def _drop_days(self, *days: date) -> None:
+        for room_days in self.plans.values():
+            for day in days:
+                room_days.pop(day, None)
+
+    def _roll(self, now: datetime) -> None:
+        """Forget old days; sample today (from now) and tomorrow where missing."""
+        today = now.date()
+        tomorrow = today + timedelta(days=1)
+        for sid, room in self.rooms.items():
+            days = self.plans[sid]
+            for day in [
+                d for d in days if d < today - timedelta(days=1) or d > tomorrow
+            ]:
+                days.pop(day)
+            if room.model is None:
+                continue
+            if today not in days:
+                days[today] = self._sample(room, today, now)
+            if tomorrow not in days:
+                days[tomorrow] = self._sample(room, tomorrow, None)
+
+    def _sample(self, room: RoomState, day: date, start: datetime | None) -> PlannedDay:
+        """Sample a room's day with a fresh seed (about 10 ms per room and day)."""
+        seed = secrets.randbits(64)
+        if room.model is None:
+            return PlannedDay(
+                schedule=DaySchedule(room.config.name, day, ()), seed=seed, start=start
+            )
+        try:
+            schedule = sample_day(
+                room.model,
+                day,
+                self.location,
+                rng=np.random.default_rng(seed),
+                start=start,
+                options=self.options.schedule,
+            )
+        except Exception:
+            # An unusable model must not stop the other rooms.
+            _LOGGER.exception("Sampling %s of room %s failed", day, room.config.name)
+            schedule = DaySchedule(room.config.name, day, ())
+        return PlannedDay(schedule=schedule, seed=seed, start=start)
+
+    def _points(self, now: datetime) -> list[datetime]:
+        tz = self.location.tzinfo
+        points = [datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=tz)]
+        if self.active and self.end is not None:
+            points.append(self.end)
+        changes = (self.next_change(sid, now) for sid in self.rooms)
+        points.extend(change.at for change in changes if change is not None)
+        return points
+
+    @callback
+    def _arm(self) -> None:
+        """Set the one timer to the next change, midnight or the end."""
+        self._cancel_timer()
+        if self._shut_down:
+            return
+        now = self.now()
+        point = min(p for p in self._points(now) if p > now)
+        self._next_point = point
+        self._unsub_timer = async_track_point_in_time(self.hass, self._on_timer, point)
+
+    @callback
+    def _cancel_timer(self) -> None:
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+            self._unsub_timer = None
+
+    @callback
+    def _on_timer(self, _now: datetime) -> None:
+        self._unsub_timer = None
+        point = self._next_point
+        self._spawn(self._async_tick(point), "change")
+
+    async def _async_tick(self, point: datetime | None) -> None:
+        try:
+            async with self._lock:
+                now = self.now()
+                # The timer may fire a little early or late; act for the
+                # moment it was set for.
+                moment = now if point is None else max(now, point)
+                self._roll(moment)
+                if self.active and self.end is not None and moment >= self.end:
+                    _LOGGER.info("The vacation ended; replay stops")
+                    await self._async_stop_locked()
+                elif self.active:
+                    await self._async_apply(moment, force=False)
+        finally:
+            self._after_change()
+
+    async def _async_apply_locked(self) -> None:
+        async with self._lock:
+            if self.active:
+                await self._async_apply(self.now(), force=False)
+        self._async_notify()
+
+    async def _async_apply(
+        self, moment: datetime, *, force: bool, rooms: Iterable[str] | None = None
+    ) -> None:
+        """Act on every included room whose state at `moment` is new."""
+        for sid in list(rooms if rooms is not None else self.rooms):
+            if not self.included.get(sid, False):
+                continue
+            action = self.desired(sid, moment)
+            if not force and action.same_as(self._applied.get(sid)):
+                continue
+            await self._async_act(sid, action, moment)
+
+    # Lights ------------------------------------------------------------
+
+    def _take_snapshot(self, sids: Iterable[str]) -> None:
+        """Remember the lights of the included rooms not remembered yet."""
+        for sid in sids:
+            if not self.included.get(sid, False):
+                continue
+            for entity_id in self.rooms[sid].config.light_entity_ids(self.hass):
+                self._snapshot_light(entity_id)
+
+    def _snapshot_light(self, entity_id: str) -> None:
+        if entity_id in self.snapshot:
+            return
+        state = self.hass.states.get(entity_id)
+        if state is None or state.state not in (STATE_ON, STATE_OFF):
+            return  # nothing known to restore; taken before the next action
+        saved: dict[str, Any] = {"state": state.state}
+        if state.state == STATE_ON:
+            if (brightness := state.attributes.get(ATTR_BRIGHTNESS)) is not None:
+                saved[ATTR_BRIGHTNESS] = brightness
+            mode = state.attributes.get(ATTR_COLOR_MODE)
+            if (attribute := COLOR_ATTRIBUTE.get(str(mode))) is not None and (
+                value := state.attributes.get(attribute)
+            ) is not None:
+                saved[attribute] = (
+                    list(value) if isinstance(value, tuple | list) else value
+                )
+        self.snapshot[entity_id] = saved
+
+    async def _async_act(
+        self, sid: str, action: RoomAction, scheduled: datetime
+    ) -> None:
+        """Switch a room's lights; unreachable lights are skipped and listed."""
+        room = self.rooms[sid]
+        context = Context()
+        targets: list[str] = []
+        for entity_id in room.config.light_entity_ids(self.hass):
+            state = self.hass.states.get(entity_id)
+            if state is None or state.state == STATE_UNAVAILABLE:
+                self._mark_unreachable(entity_id, "unavailable")
+                continue
+            self._snapshot_light(entity_id)
+            targets.append(entity_id)
+        if not targets and not room.config.lights:
+            _LOGGER.debug("Room %s has no lights", room.config.name)
+        results = await asyncio.gather(
+            *(self._async_light_call(e, action, context) for e in targets),
+            return_exceptions=True,
+        )
+        reached: list[str] = []
+        for entity_id, result in zip(targets, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                self._mark_unreachable(entity_id, str(result) or type(result).__name__)
+            else:
+                self._mark_reachable(entity_id)
+                reached.append(entity_id)
+        self._applied[sid] = action
+        if not reached:
+            return
+        event = {
+            "room": room.config.name,
+            "room_id": sid,
+            "entity_ids": reached,
+            "action": "on" if action.on else "off",
+            "level": action.level,
+            "brightness_pct": action.brightness_pct,
+            "scheduled": scheduled.isoformat(),
+        }
+        self.last_action = event
+        self.hass.bus.async_fire(EVENT_LIGHT_ACTION, event, context=context)
+
+    async def _async_light_call(
+        self, entity_id: str, action: RoomAction, context: Context
+    ) -> None:
+        data: dict[str, Any] = {ATTR_ENTITY_ID: entity_id}
+        service = SERVICE_TURN_OFF
+        if action.on:
+            service = SERVICE_TURN_ON
+            state = self.hass.states.get(entity_id)
+            modes = (
+                None
+                if state is None
+                else state.attributes.get(ATTR_SUPPORTED_COLOR_MODES)
+            )
+            if action.brightness_pct is not None and brightness_supported(modes):
+                data[ATTR_BRIGHTNESS_PCT] = action.brightness_pct
+        async with asyncio.timeout(LIGHT_CALL_TIMEOUT):
+            await self.hass.services.async_call(
+                LIGHT_DOMAIN, service, data, blocking=True, context=context
+            )
+
+    @callback
+    def _mark_unreachable(self, entity_id: str, reason: str) -> None:
+        if entity_id not in self.unreachable:
+            _LOGGER.warning(
+                "Replay cannot reach %s (%s); it is tried again at the next action",
+                entity_id,
+                reason,
+            )
+        self.unreachable[entity_id] = reason
+
+    @callback
+    def _mark_reachable(self, entity_id: str) -> None:
+        if self.unreachable.pop(entity_id, None) is not None:
+            _LOGGER.info("Replay reaches %s again", entity_id)
+
+    async def _async_restore(self, entity_ids: Iterable[str]) -> None:
+        """Put lights back as they were in the snapshot."""
+        context = Context()
+        calls = []
+        for entity_id in entity_ids:
+            saved = self.snapshot.get(entity_id)
+            if saved is None:
+                continue
+            data = {key: value for key, value in saved.items() if key != "state"} | {
+                ATTR_ENTITY_ID: entity_id
+            }
+            service = (
+                SERVICE_TURN_ON if saved.get("state") == STATE_ON else SERVICE_TURN_OFF
+            )
+            if service == SERVICE_TURN_OFF:
+                data = {ATTR_ENTITY_ID: entity_id}
+            calls.append((entity_id, service, data))
+
+        async def call(service: str, data: dict[str, Any]) -> None:
+            async with asyncio.timeout(LIGHT_CALL_TIMEOUT):
+                await self.hass.services.async_call(
+                    LIGHT_DOMAIN, service, data, blocking=True, context=context
+                )
+
+        results = await asyncio.gather(
+            *(call(service, data) for _e, service, data in calls),
+            return_exceptions=True,
+        )
+        for (entity_id, _service, _data), result in zip(calls, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                _LOGGER.warning("Restoring %s failed: %s", entity_id, result)
+
+    async def _async_stop_locked(self) -> None:
+        self.active = False
+        self.end = None
+        if self.options.restore:
+            await self._async_restore(list(self.snapshot))
+        self.snapshot.clear()
+        self._applied.clear()
+
+    # Commands ----------------------------------------------------------
+
+    async def async_turn_on(self, end: datetime | None = None) -> None:
+        """Start replay (until `end`), or change the end if it runs."""
+        if end is not None and end <= dt_util.now():
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="end_in_past",
+                translation_placeholders={"end": end.isoformat()},
+            )
+        async with self._lock:
+            self.end = end
+            if not self.active:
+                self.active = True
+                if self._started:
+                    now = self.now()
+                    self._drop_days(now.date())
+                    self._roll(now)
+                    self._take_snapshot(self.rooms)
+                    await self._async_apply(now, force=True)
+        await self._store.async_save(self._data_to_store())
+        self._after_change()
+
+    async def async_turn_off(self) -> None:
+        """Stop replay: cancel what is pending, restore the snapshot."""
+        self._cancel_timer()
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        async with self._lock:
+            if self.active:
+                await self._async_stop_locked()
+        await self._store.async_save(self._data_to_store())
+        self._after_change()
+
+    async def async_regenerate(self) -> None:
+        """Sample today (from now) and tomorrow anew for every room."""
+        async with self._lock:
+            now = self.now()
+            self._drop_days(now.date(), now.date() + timedelta(days=1))
+            self._roll(now)
+            if self.active and self._started:
+                await self._async_apply(now, force=False)
+        self._after_change()
+
+    async def async_set_included(self, subentry_id: str, included: bool) -> None:
+        """Include a room in replay or leave it out (its lights are restored)."""
+        async with self._lock:
+            if self.included.get(subentry_id) == included:
+                return
+            self.included[subentry_id] = included
+            if self.active and self._started:
+                lights = self.rooms[subentry_id].config.light_entity_ids(self.hass)
+                if included:
+                    self._take_snapshot([subentry_id])
+                    await self._async_apply(self.now(), force=True, rooms=[subentry_id])
+                else:
+                    if self.options.restore:
+                        await self._async_restore(lights)
+                    for entity_id in lights:
+                        self.snapshot.pop(entity_id, None)
+                    self._applied.pop(subentry_id, None)
+        self._after_change()
+
+
+async def async_remove_replay_storage(hass: HomeAssistant) -> None:
+    """Delete the stored replay (the integration was removed)."""
+    await Store[dict[str, Any]](
+        hass, STORAGE_VERSION, REPLAY_STORAGE_KEY
+    ).async_remove()
+
+
+# Actions ---------------------------------------------------------------
+
+START_SCHEMA = vol.Schema(
+    vol.All(
+        {
+            vol.Optional(ATTR_END): cv.datetime,
+            vol.Optional(ATTR_END_DATE): cv.date,
+        },
+        cv.has_at_most_one_key(ATTR_END, ATTR_END_DATE),
+    )
+)
+
+
+@callback
+def _replays(hass: HomeAssistant) -> list[Replay]:
+    """Return the replay of every loaded entry."""
+    entries: list[LightingReplayConfigEntry] = [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+    ]
+    if not entries:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="not_loaded"
+        )
+    return [entry.runtime_data.replay for entry in entries]
+
+
+def end_of_call(data: Mapping[str, Any]) -> datetime | None:
+    """Return when replay should stop: `end` (local if naive) or after `end_date`."""
+    tz = dt_util.get_default_time_zone()
+    if (end := data.get(ATTR_END)) is not None:
+        return end if end.tzinfo is not None else end.replace(tzinfo=tz)
+    if (end_date := data.get(ATTR_END_DATE)) is not None:
+        # The vacation's last day is replayed to its end.
+        return datetime.combine(end_date + timedelta(days=1), time(0), tzinfo=tz)
+    return None
+
+
+async def _async_start(call: ServiceCall) -> None:
+    end = end_of_call(call.data)
+    for replay in _replays(call.hass):
+        await replay.async_turn_on(end)
+
+
+async def _async_stop(call: ServiceCall) -> None:
+    for replay in _replays(call.hass):
+        await replay.async_turn_off()
+
+
+async def _async_regenerate(call: ServiceCall) -> None:
+    for replay in _replays(call.hass):
+        await replay.async_regenerate()
+
+
+@callback
+def async_setup_replay_services(hass: HomeAssistant) -> None:
+    """Register the replay actions: start, stop, regenerate."""
+    hass.services.async_register(
+        DOMAIN, SERVICE_START, _async_start, schema=START_SCHEMA
+    )
+    hass.services.async_register(DOMAIN, SERVICE_STOP, _async_stop)
+    hass.services.async_register(DOMAIN, SERVICE_REGENERATE, _async_regenerate)

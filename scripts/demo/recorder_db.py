@@ -1,0 +1,177 @@
+"""Weeks of simulated readings, written into the recorder's SQLite database.
+
+The database is made before Home Assistant first starts, with Home
+Assistant's own recorder schema (``db_schema``): its tables, and the schema
+version row the recorder looks for, so it takes the file as one it made
+itself and migrates nothing. The rows are what the recorder would have
+written had the home run for those weeks: one ``states`` row per changed
+value of each lux sensor (from ``simulate_household``) and of each lamp
+(the simulator's truth of when the lamps were on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+import json
+import math
+from pathlib import Path
+
+from homeassistant.components.recorder.db_schema import (
+    SCHEMA_VERSION,
+    Base,
+    RecorderRuns,
+    SchemaChanges,
+    StateAttributes,
+    States,
+    StatesMeta,
+    StatisticsRuns,
+)
+import numpy as np
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from custom_components.lighting_replay.engine.simulate import simulate_rooms
+
+from .home import ROOMS, City, DemoRoom, light_attributes, lux_attributes
+
+DATABASE_FILE = "home-assistant_v2.db"
+#: Readings above this are the simulator's sensor glitches; the demo leaves
+#: them out so that the history graphs keep a readable scale.
+MAX_PLAUSIBLE_LUX = 100_000.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistorySummary:
+    """What was written: rows per entity and the time span."""
+
+    rows: dict[str, int]
+    start: datetime
+    end: datetime
+
+
+def _changes(
+    times_s: np.ndarray, states: list[str]
+) -> Iterator[tuple[float, str]]:
+    """Yield (time, state) only where the state differs from the one before."""
+    previous: str | None = None
+    for time_s, state in zip(times_s.tolist(), states, strict=True):
+        if state != previous:
+            yield time_s, state
+            previous = state
+
+
+def _lux_rows(
+    times_s: np.ndarray, lux: np.ndarray, end_s: float
+) -> list[tuple[float, str]]:
+    """Return the lux sensor's recorded states (one decimal, like the sensor)."""
+    keep = (times_s < end_s) & np.isfinite(lux) & (np.abs(lux) < MAX_PLAUSIBLE_LUX)
+    texts = [f"{value:.1f}" for value in lux[keep].tolist()]
+    return list(_changes(times_s[keep], texts))
+
+
+def _lamp_rows(
+    start_minute: int, lamp_on: np.ndarray, end_s: float
+) -> list[tuple[float, str]]:
+    """Return the lamp's recorded states: one row per switch."""
+    times_s = (start_minute + np.arange(lamp_on.size)) * 60.0
+    keep = times_s < end_s
+    texts = ["on" if on else "off" for on in lamp_on[keep].tolist()]
+    return list(_changes(times_s[keep], texts))
+
+
+def _add_entity(
+    session: Session,
+    entity_id: str,
+    attributes: dict[str, object],
+    rows: list[tuple[float, str]],
+) -> None:
+    """Insert one entity's states (all with the same attributes)."""
+    meta = StatesMeta(entity_id=entity_id)
+    shared = json.dumps(attributes, sort_keys=True, separators=(",", ":"))
+    attrs = StateAttributes(
+        hash=StateAttributes.hash_shared_attrs_bytes(shared.encode()),
+        shared_attrs=shared,
+    )
+    session.add_all([meta, attrs])
+    session.flush()
+    session.bulk_insert_mappings(
+        States,  # type: ignore[arg-type]
+        [
+            {
+                "metadata_id": meta.metadata_id,
+                "state": state,
+                "last_updated_ts": time_s,
+                # None means "same as last_updated", as the recorder writes it.
+                "last_changed_ts": None,
+                "last_reported_ts": None,
+                "attributes_id": attrs.attributes_id,
+                "origin_idx": 0,
+            }
+            for time_s, state in rows
+        ],
+    )
+
+
+def write_history(
+    config_dir: Path,
+    city: City,
+    *,
+    days: int,
+    now: datetime | None = None,
+    seed: int = 0,
+    rooms: tuple[DemoRoom, ...] = ROOMS,
+) -> HistorySummary:
+    """Create the recorder database with `days` of history up to `now`.
+
+    Fails if the database already exists: the demo never overwrites data
+    Home Assistant wrote.
+    """
+    path = config_dir / DATABASE_FILE
+    if path.exists():
+        raise FileExistsError(f"{path} exists already")
+    end = now if now is not None else datetime.now(UTC)
+    location = city.location
+    local_end = end.astimezone(location.tzinfo)
+    first_day: date = local_end.date() - timedelta(days=days)
+    simulated = simulate_rooms(
+        location,
+        first_day,
+        days + 1,
+        rooms=tuple(room.habits for room in rooms),
+        seed=seed,
+    )
+    # A minute before now: the live sensors take over from there.
+    end_s = end.timestamp() - 60.0
+    engine = create_engine(f"sqlite:///{path}")
+    counts: dict[str, int] = {}
+    try:
+        Base.metadata.create_all(engine)
+        with Session(engine) as session:
+            # What the recorder writes into a database it has just created.
+            session.add(SchemaChanges(schema_version=SCHEMA_VERSION, changed=end))
+            session.add(StatisticsRuns(start=end))
+            start = datetime.fromtimestamp(
+                math.floor(min(s.timestamps_s[0] for s in simulated.values())), UTC
+            )
+            session.add(
+                RecorderRuns(
+                    start=start,
+                    end=datetime.fromtimestamp(end_s, UTC),
+                    closed_incorrect=False,
+                    created=start,
+                )
+            )
+            for room in rooms:
+                sim = simulated[room.habits.name]
+                lux_rows = _lux_rows(sim.timestamps_s, sim.lux, end_s)
+                lamp_rows = _lamp_rows(sim.start_minute, sim.lamp_on, end_s)
+                _add_entity(session, room.lux_entity, dict(lux_attributes(room)), lux_rows)
+                _add_entity(session, room.light_entity, light_attributes(room), lamp_rows)
+                counts[room.lux_entity] = len(lux_rows)
+                counts[room.light_entity] = len(lamp_rows)
+            session.commit()
+    finally:
+        engine.dispose()
+    return HistorySummary(rows=counts, start=start, end=end)

@@ -1,0 +1,194 @@
+"""The actions: train rooms, import a model for a room."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.lighting_replay import learning as learning_module
+from custom_components.lighting_replay.const import (
+    DOMAIN,
+    SERVICE_IMPORT_MODEL,
+    SERVICE_TRAIN,
+    ModelSource,
+    ModelStatus,
+)
+from custom_components.lighting_replay.engine.zones import Location
+
+from .conftest import (
+    ROOM_SUBENTRY_ID,
+    History,
+    async_setup_integration,
+    room_device,
+    write_model_file,
+)
+
+
+@pytest.fixture
+def room_device_id(
+    init_integration: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> str:
+    """The device id of the living room."""
+    device = room_device(device_registry, init_integration.entry_id, ROOM_SUBENTRY_ID)
+    assert device is not None
+    return device.id
+
+
+@pytest.mark.parametrize("history_days", [5])
+async def test_train_one_room(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """The train action trains the room it is given."""
+    await async_setup_integration(hass, mock_config_entry)
+    device = room_device(device_registry, mock_config_entry.entry_id, ROOM_SUBENTRY_ID)
+    calls: list[str] = []
+    real_train = learning_module.train_room
+
+    def spy(room: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(room)
+        return real_train(room, *args, **kwargs)
+
+    with patch.object(learning_module, "train_room", spy):
+        await hass.services.async_call(
+            DOMAIN, SERVICE_TRAIN, {"room": [device.id]}, blocking=True
+        )
+    assert calls == ["Living room"]
+    room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.status is ModelStatus.TRAINED
+
+
+async def test_train_unknown_room(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A device that is not a room is refused with a translated error."""
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, SERVICE_TRAIN, {"room": ["not-a-device"]}, blocking=True
+        )
+    assert err.value.translation_key == "room_not_found"
+
+
+async def test_train_when_not_loaded(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The actions say so when the integration is not set up."""
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, SERVICE_TRAIN, {}, blocking=True)
+    assert err.value.translation_key == "not_loaded"
+
+
+async def test_import_model(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    room_device_id: str,
+    location: Location,
+    trained_model_data: dict[str, Any],
+    private_config_dir: Path,
+) -> None:
+    """A room of a trainer's model file replaces the fallback, and stays."""
+    entry = init_integration
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.source is ModelSource.FALLBACK
+    kitchen = {**trained_model_data, "room": "Kitchen"}
+    await hass.async_add_executor_job(
+        write_model_file,
+        private_config_dir / "models" / "home.json",
+        location,
+        {"Kitchen": kitchen, "living room": trained_model_data},
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_IMPORT_MODEL,
+        {"room": room_device_id, "path": "models/home.json"},
+        blocking=True,
+    )
+    # Chosen by the room's name (case does not matter).
+    assert room.source is ModelSource.IMPORTED
+    assert room.status is ModelStatus.TRAINED
+    assert room.model.to_dict() == trained_model_data
+    state = hass.states.get("sensor.living_room_model_status")
+    assert state.state == "trained"
+    assert state.attributes["source"] == "imported"
+
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_IMPORT_MODEL,
+        {
+            "room": room_device_id,
+            "path": str(private_config_dir / "models" / "home.json"),
+            "room_name": "Kitchen",
+        },
+        blocking=True,
+    )
+    assert room.model.room == "Kitchen"
+
+    # A restart keeps the imported model and does not train over it.
+    with patch.object(
+        learning_module, "train_room", side_effect=AssertionError("trained")
+    ):
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.source is ModelSource.IMPORTED
+    assert room.model.room == "Kitchen"
+
+
+@pytest.mark.parametrize(
+    ("path", "room_name", "content", "translation_key"),
+    [
+        ("/etc/hostname", None, None, "path_not_allowed"),
+        ("../outside.json", None, None, "path_not_allowed"),
+        ("models/missing.json", None, None, "file_not_found"),
+        ("models/broken.json", None, '{"format": "something else"}', "invalid_model"),
+        ("models/broken.json", None, "not json at all", "invalid_model"),
+        ("models/home.json", "Garage", "rooms", "room_not_in_model"),
+        ("models/home.json", None, "rooms", "room_not_in_model"),
+    ],
+)
+async def test_import_model_errors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    room_device_id: str,
+    location: Location,
+    trained_model_data: dict[str, Any],
+    private_config_dir: Path,
+    path: str,
+    room_name: str | None,
+    content: str | None,
+    translation_key: str,
+) -> None:
+    """Each bad import is refused with its translated error; nothing changes."""
+    target = private_config_dir / path
+    if content == "rooms":
+        # Two rooms, neither named like the living room.
+        await hass.async_add_executor_job(
+            write_model_file,
+            target,
+            location,
+            {"Kitchen": trained_model_data, "Bedroom": trained_model_data},
+        )
+    elif content is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await hass.async_add_executor_job(target.write_text, content)
+    data = {"room": room_device_id, "path": path}
+    if room_name is not None:
+        data["room_name"] = room_name
+    room = init_integration.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, SERVICE_IMPORT_MODEL, data, blocking=True
+        )
+    assert err.value.translation_key == translation_key
+    assert err.value.translation_domain == DOMAIN
+    assert room.source is ModelSource.FALLBACK
