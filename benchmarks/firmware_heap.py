@@ -22,6 +22,7 @@ import argparse
 import json
 from pathlib import Path
 import re
+import shutil
 import sys
 import tempfile
 
@@ -40,13 +41,17 @@ def run_node(
 ) -> tuple[bool, str]:
     """Run ``cycles`` reports with ``heap`` bytes; True when all states arrived."""
     settings = node_config(broker.port, max_cycles=cycles, debug=True)
+    # Files next to the run, so module paths are as short as on a board.
+    run = work / f"heap{heap}"
+    shutil.copytree(code, run / "lib")
+    shutil.copytree(fakes, run / "fakes")
     with recording(broker.host, broker.port, STATE) as rec:
         node = LuxNode(
-            work / f"heap{heap}",
+            run,
             settings,
             SCENARIO,
-            code_dir=code,
-            fakes_dir=fakes,
+            code_dir=run / "lib",
+            fakes_dir=run / "fakes",
             heapsize=str(heap),
         )
         with node:

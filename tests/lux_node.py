@@ -125,6 +125,14 @@ def scenario_env(scenario: dict[str, Any] | None) -> dict[str, str]:
     return {"FAKE_I2C": json.dumps(scenario or {"device": "tsl2591", "lux": [250]})}
 
 
+def _short(path: Path, workdir: Path) -> Path:
+    """``path`` relative to ``workdir`` when inside it, else unchanged."""
+    try:
+        return path.resolve().relative_to(workdir.resolve())
+    except ValueError:
+        return path
+
+
 class LuxNode:
     """One node process; its output goes to ``<workdir>/node.log``."""
 
@@ -145,8 +153,13 @@ class LuxNode:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "config.json").write_text(json.dumps(settings))
         self.log = workdir / "node.log"
+        # Paths inside the work directory are given relative to it, as short
+        # as on a board: every loaded module's path is interned in the heap.
         self.env = micropython_env(
-            code_dir, fakes_dir, **scenario_env(scenario), **(env or {})
+            _short(code_dir, workdir),
+            _short(fakes_dir, workdir),
+            **scenario_env(scenario),
+            **(env or {}),
         )
         self.command = [self.micropython]
         if heapsize:

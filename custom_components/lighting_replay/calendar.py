@@ -8,7 +8,7 @@ lights will do. Rooms left out of replay show no events.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from homeassistant.components.calendar import (
     CalendarEntity,
@@ -67,9 +67,8 @@ def _events(
 
 def _current_or_next(replay: Replay, subentry_ids: list[str]) -> CalendarEvent | None:
     now = dt_util.now()
-    upcoming = _events(
-        replay, subentry_ids, now, datetime.max.replace(tzinfo=now.tzinfo)
-    )
+    # Replay plans at most until the end of tomorrow.
+    upcoming = _events(replay, subentry_ids, now, now + timedelta(days=3))
     return upcoming[0] if upcoming else None
 
 

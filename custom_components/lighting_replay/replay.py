@@ -374,15 +374,17 @@ class Replay:
             iv
             for schedule in self.schedules(subentry_id)
             for iv in schedule.intervals
-            if iv.start < end and iv.end > start
+            if dt_util.as_utc(iv.start) < dt_util.as_utc(end)
+            and dt_util.as_utc(iv.end) > dt_util.as_utc(start)
         ]
 
     def next_change(self, subentry_id: str, moment: datetime) -> Change | None:
         """Return a room's next change after `moment` (None: none planned)."""
         if not self.included.get(subentry_id, False):
             return None
+        utc = dt_util.as_utc(moment)
         for change in room_changes(self.schedules(subentry_id)):
-            if change.at > moment:
+            if dt_util.as_utc(change.at) > utc:
                 return change
         return None
 
@@ -391,7 +393,17 @@ class Replay:
         plan = self.plans[subentry_id].get(
             moment.astimezone(self.location.tzinfo).date()
         )
-        interval = None if plan is None else plan.schedule.state_at(moment)
+        utc = dt_util.as_utc(moment)
+        # Compared in UTC: in the hour repeated when clocks go back, local
+        # times with the same time zone compare by wall clock.
+        interval = next(
+            (
+                iv
+                for iv in (() if plan is None else plan.schedule.intervals)
+                if dt_util.as_utc(iv.start) <= utc < dt_util.as_utc(iv.end)
+            ),
+            None,
+        )
         if interval is None:
             return RoomAction(on=False)
         return RoomAction(
@@ -530,7 +542,7 @@ class Replay:
             self._roll(now)
             self._started = True
             if self.active:
-                if self.end is not None and now >= self.end:
+                if self.end is not None and dt_util.as_utc(now) >= self.end:
                     await self._async_stop_locked()
                 else:
                     self._take_snapshot(self.rooms)
@@ -623,7 +635,7 @@ class Replay:
         if self._shut_down:
             return
         now = self.now()
-        point = min(p for p in self._points(now) if p > now)
+        point = min(p for p in map(dt_util.as_utc, self._points(now)) if p > now)
         self._next_point = point
         self._unsub_timer = async_track_point_in_time(self.hass, self._on_timer, point)
 
@@ -645,9 +657,15 @@ class Replay:
                 now = self.now()
                 # The timer may fire a little early or late; act for the
                 # moment it was set for.
-                moment = now if point is None else max(now, point)
+                moment = (now if point is None else max(now, point)).astimezone(
+                    self.location.tzinfo
+                )
                 self._roll(moment)
-                if self.active and self.end is not None and moment >= self.end:
+                if (
+                    self.active
+                    and self.end is not None
+                    and dt_util.as_utc(moment) >= self.end
+                ):
                     _LOGGER.info("The vacation ended; replay stops")
                     await self._async_stop_locked()
                 elif self.active:

@@ -18,9 +18,18 @@ from types import FrameType
 from typing import Any
 import webbrowser
 
+from .api import ApiError, HomeAssistantClient, wait_for
 from .dashboard import dashboard
 from .hass import HassExited, start, stop, wait_until_up
-from .home import CITIES, City, choose_city, configuration_yaml, evening_score, http_yaml
+from .home import (
+    CITIES,
+    ROOMS,
+    City,
+    choose_city,
+    configuration_yaml,
+    evening_score,
+    http_yaml,
+)
 from .recorder_db import write_history
 from .storage import (
     add_user,
@@ -190,7 +199,7 @@ def banner(info: dict[str, Any], port: int, *, lan: bool) -> str:
     """Return what the demo prints once Home Assistant answers."""
     city = _city_of(info)
     now = datetime.now(UTC)
-    local = now.astimezone(city.location.tzinfo)
+    clock = f"local time {now.astimezone(city.location.tzinfo):%H:%M}"
     lines = [
         "",
         "=" * 72,
@@ -200,10 +209,9 @@ def banner(info: dict[str, Any], port: int, *, lan: bool) -> str:
         lines.append(f"  on your network:      http://{address}:{port}")
     lines += [
         f"  login:                {info['username']} / {info['password']}",
-        f"  demo home:            {city.name} ({city.time_zone}), "
-        f"local time {local:%H:%M}",
-        "  Turn on 'Vacation replay' on the dashboard; the calendars show the",
-        "  schedule replay follows. Stop with Ctrl-C.",
+        f"  demo home:            {city.name} ({city.time_zone}), {clock}",
+        "  Turn on 'Vacation replay' on the dashboard: the lamps follow the",
+        "  schedules the calendars show. Stop with Ctrl-C.",
     ]
     too_early, distance = evening_score(city, now)
     if too_early or distance > 150:
@@ -217,6 +225,30 @@ def banner(info: dict[str, Any], port: int, *, lan: bool) -> str:
     return "\n".join(lines)
 
 
+def wait_until_ready(url: str, info: dict[str, Any]) -> None:
+    """Wait until Home Assistant runs and every room's model is trained.
+
+    The rooms learn once Home Assistant has started; until then their model
+    status is ``learning``. Only reports when waiting takes too long.
+    """
+    try:
+        client = HomeAssistantClient.login(url, info["username"], info["password"])
+        wait_for(
+            lambda: client.get("/api/config").get("state") == "RUNNING",
+            timeout_s=600,
+            what="Home Assistant running",
+        )
+        _print("Home Assistant runs; the rooms are learning from their history ...")
+        statuses = [f"sensor.{room.key}_model_status" for room in ROOMS]
+        wait_for(
+            lambda: all(client.state(e)["state"] != "learning" for e in statuses),
+            timeout_s=300,
+            what="the rooms' models",
+        )
+    except (ApiError, OSError, TimeoutError) as err:
+        _print(f"note: {err}; the demo goes on, see the log above")
+
+
 class Stop(Exception):
     """Ctrl-C or a termination signal asked the demo to stop."""
 
@@ -227,8 +259,10 @@ def _raise_stop(signum: int, _frame: FrameType | None) -> None:
 
 def _open_browser(url: str) -> None:
     """Open `url` on a desktop; never a text browser in the terminal."""
-    if sys.platform == "darwin" or os.environ.get("DISPLAY") or os.environ.get(
-        "WAYLAND_DISPLAY"
+    if (
+        sys.platform == "darwin"
+        or os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
     ):
         webbrowser.open(url)
 
@@ -262,9 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _print(f"Starting Home Assistant on {config_dir} (the first start takes longest)")
     process = start(config_dir)
     try:
-        took = wait_until_up(process, url)
+        wait_until_up(process, url)
+        wait_until_ready(url, info)
         _print(banner(info, args.port, lan=args.lan))
-        _print(f"  (Home Assistant answered after {took:.0f} s)")
         if not args.no_browser:
             _open_browser(url)
         process.wait()

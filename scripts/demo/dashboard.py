@@ -1,4 +1,9 @@
-"""The demo's dashboard: replay switch, rooms, lux history, calendar."""
+"""The demo's dashboard: the replay switch, the rooms, their calendar and lux.
+
+Entity ids are those Home Assistant gives the integration's entities: the
+home's device is named after the config entry ("Demo home"), each room's
+device after its subentry.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,27 @@ from typing import Any
 
 from .home import ROOMS, DemoRoom
 
+HOME_PREFIX = "demo_home"
+REPLAY_SWITCH = f"switch.{HOME_PREFIX}_vacation_replay"
+HOME_CALENDAR = f"calendar.{HOME_PREFIX}_replay_schedule"
+
+
+def room_calendar(room: DemoRoom) -> str:
+    """Return the entity_id of a room's replay calendar."""
+    return f"calendar.{room.key}_schedule"
+
 
 def room_card(room: DemoRoom) -> dict[str, Any]:
-    """Return a room's card: its lamp, its lux and what replay knows."""
+    """Return a room's card: its lamp, its lux and what replay plans."""
     return {
         "type": "entities",
         "title": room.name,
         "entities": [
             {"entity": room.light_entity, "name": "Lamp"},
             {"entity": room.lux_entity, "name": "Lux"},
+            {"entity": f"sensor.{room.key}_next_change", "name": "Next change"},
             {"entity": f"sensor.{room.key}_model_status", "name": "Model"},
+            {"entity": f"switch.{room.key}_include_in_replay", "name": "In replay"},
         ],
     }
 
@@ -29,6 +45,24 @@ def dashboard() -> dict[str, Any]:
                 "title": "Home",
                 "path": "home",
                 "cards": [
+                    {
+                        "type": "entities",
+                        "title": "While you are away",
+                        "show_header_toggle": False,
+                        "entities": [
+                            {"entity": REPLAY_SWITCH, "name": "Vacation replay"},
+                            *(
+                                {"entity": room.light_entity, "name": room.name}
+                                for room in ROOMS
+                            ),
+                        ],
+                    },
+                    {
+                        "type": "calendar",
+                        "title": "Planned lights",
+                        "initial_view": "listWeek",
+                        "entities": [room_calendar(room) for room in ROOMS],
+                    },
                     *(room_card(room) for room in ROOMS),
                     {
                         "type": "history-graph",

@@ -32,13 +32,19 @@ def start(config_dir: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def api_answers(base_url: str) -> bool:
-    """Return whether Home Assistant's API answers (401 without a token)."""
+def http_answers(base_url: str) -> bool:
+    """Return whether Home Assistant's web server answers.
+
+    Asks for the login providers, which needs no login: a request to the API
+    without a token would be reported as a failed login attempt.
+    """
     try:
-        with urllib.request.urlopen(f"{base_url}/api/", timeout=5):  # noqa: S310
+        with urllib.request.urlopen(  # noqa: S310 (http to 127.0.0.1)
+            f"{base_url}/auth/providers", timeout=5
+        ):
             return True
-    except urllib.error.HTTPError as err:
-        return err.code in (401, 403)
+    except urllib.error.HTTPError:
+        return False
     except OSError:
         return False
 
@@ -48,12 +54,12 @@ def wait_until_up(
     base_url: str,
     timeout_s: float = START_TIMEOUT_S,
 ) -> float:
-    """Wait until the API answers; return the seconds it took."""
+    """Wait until the web server answers; return the seconds it took."""
     began = time.monotonic()
     while time.monotonic() - began < timeout_s:
         if process.poll() is not None:
             raise HassExited(f"Home Assistant exited with code {process.returncode}")
-        if api_answers(base_url):
+        if http_answers(base_url):
             return time.monotonic() - began
         time.sleep(0.5)
     raise TimeoutError(f"Home Assistant did not answer within {timeout_s:.0f} s")

@@ -19,10 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from custom_components.lighting_replay.engine.simulate import (
-    DEFAULT_ROOMS,
-    RoomHabits,
-)
+from custom_components.lighting_replay.engine.simulate import DEFAULT_ROOMS, RoomHabits
 from custom_components.lighting_replay.engine.zones import Location, day_zones
 
 #: The local time it should ideally be at the demo home when it is made.
@@ -314,7 +311,7 @@ CITIES: tuple[City, ...] = (
         country="NZ",
     ),
     City(
-        name="Nukuʻalofa",
+        name="Nuku'alofa",
         latitude=-21.14,
         longitude=-175.20,
         time_zone="Pacific/Tongatapu",
@@ -375,7 +372,9 @@ class DemoRoom:
 
 
 ROOMS: tuple[DemoRoom, ...] = tuple(
-    DemoRoom(key=habits.name, name=habits.name.replace("_", " ").capitalize(), habits=habits)
+    DemoRoom(
+        key=habits.name, name=habits.name.replace("_", " ").capitalize(), habits=habits
+    )
     for habits in DEFAULT_ROOMS
 )
 

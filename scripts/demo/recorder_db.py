@@ -51,9 +51,7 @@ class HistorySummary:
     end: datetime
 
 
-def _changes(
-    times_s: np.ndarray, states: list[str]
-) -> Iterator[tuple[float, str]]:
+def _changes(times_s: np.ndarray, states: list[str]) -> Iterator[tuple[float, str]]:
     """Yield (time, state) only where the state differs from the one before."""
     previous: str | None = None
     for time_s, state in zip(times_s.tolist(), states, strict=True):
@@ -167,8 +165,12 @@ def write_history(
                 sim = simulated[room.habits.name]
                 lux_rows = _lux_rows(sim.timestamps_s, sim.lux, end_s)
                 lamp_rows = _lamp_rows(sim.start_minute, sim.lamp_on, end_s)
-                _add_entity(session, room.lux_entity, dict(lux_attributes(room)), lux_rows)
-                _add_entity(session, room.light_entity, light_attributes(room), lamp_rows)
+                _add_entity(
+                    session, room.lux_entity, dict(lux_attributes(room)), lux_rows
+                )
+                _add_entity(
+                    session, room.light_entity, light_attributes(room), lamp_rows
+                )
                 counts[room.lux_entity] = len(lux_rows)
                 counts[room.light_entity] = len(lamp_rows)
             session.commit()

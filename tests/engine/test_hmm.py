@@ -213,8 +213,8 @@ def test_real_data_shape_uses_the_run_method() -> None:
     rng = np.random.default_rng(0)
     day = np.repeat([0, 1, 0, 1, 0], [400, 30, 200, 150, 60])
     noisy = rng.integers(0, 2, size=840)
-    assert hmm._Data([day] * 5, 2).prefer_runs()
-    assert not hmm._Data([noisy] * 5, 2).prefer_runs()
+    assert hmm._Data([day] * 5, 2).use_runs
+    assert not hmm._Data([noisy] * 5, 2).use_runs
 
 
 def test_run_method_falls_back_when_it_would_underflow() -> None:
@@ -228,7 +228,7 @@ def test_run_method_falls_back_when_it_would_underflow() -> None:
     # hmmlearn's scaled backward vectors (up to ~1e260) still fit a float.
     x = np.concatenate([np.zeros(100, dtype=np.int64), np.ones(5, dtype=np.int64)])
     data = hmm._Data([x], 2)
-    assert data.prefer_runs()
+    assert data.use_runs
     assert (
         hmm._estep_runs(
             data.runs,
@@ -609,3 +609,36 @@ def test_dict_round_trip(n_states: int, n_symbols: int, seed: int) -> None:
     )
     again = CategoricalHMM.from_dict(json.loads(json.dumps(model.to_dict())))
     assert again.to_dict() == model.to_dict()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seqs=sequences,
+    n_states=st.integers(1, 5),
+    concentration=st.sampled_from([0.1, 1.0, 10.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_run_method_equals_step_method(
+    seqs: list[list[int]], n_states: int, concentration: float, seed: int
+) -> None:
+    """Both E-step methods give the same counts, also for sparse parameters."""
+    rng = np.random.default_rng(seed)
+    arrays = [np.array(s, dtype=np.int64) for s in seqs]
+    data = hmm._Data(arrays, 3)
+    alpha = np.full(n_states, concentration)
+    start = rng.dirichlet(alpha)
+    trans = rng.dirichlet(alpha, size=n_states)
+    trans[rng.random((n_states, n_states)) < 0.2] = 0.0  # forbidden moves
+    trans[np.arange(n_states), np.arange(n_states)] += 1e-3
+    trans /= trans.sum(axis=1, keepdims=True)
+    emit = rng.dirichlet(np.full(3, concentration), size=n_states) + 1e-9
+    emit /= emit.sum(axis=1, keepdims=True)
+    ll, start_c, trans_c, obs_c = hmm._estep_steps(data.steps, start, trans, emit)
+    runs = hmm._estep_runs(data.runs, start[None], trans[None], emit[None])
+    if runs is None:  # the run method declined: the step method is used
+        return
+    assert _rel_diff(float(runs.log_likelihood[0]), ll) <= 1e-9
+    total = float(sum(len(s) for s in seqs))
+    for got, want in ((runs.start[0], start_c), (runs.trans[0], trans_c)):
+        np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-12 * total)
+    np.testing.assert_allclose(runs.obs[0], obs_c, rtol=1e-7, atol=1e-12 * total)

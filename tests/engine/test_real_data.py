@@ -18,11 +18,12 @@ from lighting_replay_engine.realism import (
     baseline_fixed_timer,
     compare,
     generate_days,
+    on_off_series,
     real_days,
 )
-from lighting_replay_engine.series import MinuteSeries, smooth, to_minute_series
-from lighting_replay_engine.training import TrainingOptions, lamp_on_off, train_room
-from lighting_replay_engine.zones import Location, solar_elevation
+from lighting_replay_engine.series import smooth, to_minute_series
+from lighting_replay_engine.training import TrainingOptions, train_room
+from lighting_replay_engine.zones import Location
 
 SUNNYVALE = Location(37.37, -122.04, "America/Los_Angeles")
 ROOMS = ("front-room", "back-room", "dining-room")
@@ -111,11 +112,7 @@ def test_generated_days_beat_the_fixed_timer(
     for room, (times, lux) in recordings.items():
         model = models.rooms[room]
         smoothed = smooth(to_minute_series(times, lux))
-        elevation = solar_elevation(smoothed.minutes, SUNNYVALE)
-        state = lamp_on_off(model.levels, smoothed.lux, elevation, "off")
-        series = MinuteSeries(smoothed.start_minute, state.astype(float))
-        series.lux[state < 0] = np.nan
-        real = real_days(series, SUNNYVALE)
+        real = real_days(on_off_series(model.levels, smoothed, SUNNYVALE), SUNNYVALE)
         days = sorted(real)
         generated = generate_days(
             model, days * 3, SUNNYVALE, rng=np.random.default_rng(1)

@@ -16,6 +16,7 @@ from lighting_replay_engine.realism import (
     generate_days,
     ks_distance,
     measure,
+    on_off_series,
     real_days,
 )
 from lighting_replay_engine.series import MinuteSeries
@@ -129,3 +130,18 @@ def test_model_beats_fixed_timer_on_simulated_days(
         ours = compare(truth, generated)["score"]
         timer = compare(truth, baseline_fixed_timer(days, berlin))["score"]
         assert ours < timer, name
+
+
+def test_on_off_series_daylight(berlin: Location) -> None:
+    """With a location, bright minutes in daylight count as off."""
+    from lighting_replay_engine.levels import Levels
+
+    levels = Levels(np.array([0.0, 100.0]), 1)
+    noon = local_midnight(date(2024, 6, 21), berlin) + 13 * 60
+    night = local_midnight(date(2024, 6, 21), berlin) + 60
+    series = MinuteSeries(noon, np.array([300.0, 0.0, np.nan]))
+    assert np.isnan(on_off_series(levels, series).lux[2])
+    assert on_off_series(levels, series).lux[:2].tolist() == [1.0, 0.0]
+    assert on_off_series(levels, series, berlin).lux[:2].tolist() == [0.0, 0.0]
+    dark = MinuteSeries(night, np.array([300.0]))
+    assert on_off_series(levels, dark, berlin).lux.tolist() == [1.0]

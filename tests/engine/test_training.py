@@ -77,7 +77,11 @@ def test_learned_evening_matches_the_simulated_habits(
             true_day = np.zeros(1440)
             # Lamps dimmer than the room's threshold cannot be learned.
             true_day[wall[sel]] = sim.lamp_lux[sel] >= room.levels.on_lux
-            gen_day = sample_day(room, day, berlin, rng=rng).on_minutes()
+            # Several samples per day: the habits, not one draw, are compared.
+            gen_day = np.mean(
+                [sample_day(room, day, berlin, rng=rng).on_minutes() for _ in range(4)],
+                axis=0,
+            )
             # Compare after dusk only: daylight hides lamps by design.
             dusk = zones.sunset.hour * 60 + zones.sunset.minute + 45
             true_day[12 * 60 : dusk] = 0

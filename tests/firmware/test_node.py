@@ -284,12 +284,13 @@ def test_bad_config_file_falls_back_to_defaults(tmp_path: Path) -> None:
 
 def test_mpy_build_runs_in_32k_heap(mosquitto: Mosquitto, tmp_path: Path) -> None:
     """The .mpy build (with .mpy fakes) works with a 32 KiB heap: it publishes."""
-    code = build_firmware(tmp_path / "build", "host")
-    fakes = build_fakes(tmp_path / "fakes")
+    run = tmp_path / "run"
+    code = build_firmware(run / "lib", "host")
+    fakes = build_fakes(run / "fakes")
     settings = node_config(mosquitto.port, max_cycles=3)
     with recording(mosquitto.host, mosquitto.port, "#") as rec:
         node = LuxNode(
-            tmp_path / "run",
+            run,
             settings,
             {"device": "tsl2591", "lux": [250.0]},
             code_dir=code,

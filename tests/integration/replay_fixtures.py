@@ -188,3 +188,41 @@ async def async_run_until(
             check(point)
         assert len(steps) < 500, "the replay timer does not advance"
     return steps
+
+
+def entity_snapshot(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    entry: MockConfigEntry,
+    keys: set[str] | None = None,
+    sampled: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Return the entry's entities (registry entries and states) as plain data.
+
+    Only fields both supported Home Assistant versions have are kept, so one
+    snapshot holds for both; `keys` limits it to some description keys.
+    Attributes in `sampled` (and a state of that name) depend on the sampled
+    schedule, which differs between numpy versions: the caller checks them
+    against the runner, the snapshot shows only that they are there.
+    """
+    out: dict[str, Any] = {}
+    for reg in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
+        if keys is not None and not any(reg.unique_id.endswith(f"_{k}") for k in keys):
+            continue
+        assert reg.disabled_by is None
+        state = hass.states.get(reg.entity_id)
+        assert state is not None
+        out[reg.entity_id] = {
+            "unique_id": reg.unique_id,
+            "translation_key": reg.translation_key,
+            "entity_category": reg.entity_category,
+            "original_device_class": reg.original_device_class,
+            "has_entity_name": reg.has_entity_name,
+            "config_subentry_id": reg.config_subentry_id,
+            "state": "<sampled>" if "state" in sampled else state.state,
+            "attributes": {
+                str(key): "<sampled>" if str(key) in sampled else value
+                for key, value in state.attributes.items()
+            },
+        }
+    return dict(sorted(out.items()))

@@ -232,6 +232,11 @@ def test_unknown_lights_and_rooms_are_one_line(
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1
         assert "rooms not in the model: attic" in err[0]
+        wrong_user = [*base[:-3], "--username", "stranger", "--no-light-test"]
+        assert main([*wrong_user, "--light", "kitchen=Hall"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        assert "refused the user" in err[0]
     assert bridge.switches == []
 
 

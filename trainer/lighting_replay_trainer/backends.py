@@ -18,8 +18,13 @@ from lighting_replay_engine.hmm import CategoricalHMM
 from lighting_replay_engine.model import RoomModel
 from lighting_replay_engine.sequences import Sequences, split_sequences
 from lighting_replay_engine.series import smooth, to_minute_series
-from lighting_replay_engine.training import TrainingOptions, train_room
-from lighting_replay_engine.zones import Location, Zone, zones_of_minutes
+from lighting_replay_engine.training import TrainingOptions, lamp_on_off, train_room
+from lighting_replay_engine.zones import (
+    Location,
+    Zone,
+    solar_elevation,
+    zones_of_minutes,
+)
 
 BACKENDS: Final = ("engine", "hmmlearn")
 """Names accepted by `--backend`."""
@@ -89,12 +94,16 @@ def room_sequences(
     location: Location,
     options: TrainingOptions,
 ) -> dict[Zone, Sequences]:
-    """Return the on/off sequences per zone a room model was trained on."""
+    """Return the on/off sequences per zone a room model was trained on.
+
+    The same steps as the engine's `train_room`, with the model's levels.
+    """
     series = smooth(
         to_minute_series(timestamps_s, lux, max_gap_minutes=options.max_gap_minutes),
         options.window,
     )
-    on_off = model.levels.on_off(series.lux)
+    elevation = solar_elevation(series.minutes, location)
+    on_off = lamp_on_off(model.levels, series.lux, elevation, options.daylight)
     zones = zones_of_minutes(series.minutes, location)
     return split_sequences(on_off, zones, min_length=options.min_sequence_minutes)
 

@@ -24,6 +24,7 @@ import time
 from typing import IO, Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from .sources import CSV_COLUMNS
 
@@ -187,11 +188,11 @@ class CaptureWriter:
         if sensor_id not in self._files:
             path = self.path_of(sensor_id)
             new = not path.exists() or path.stat().st_size == 0
-            handle = path.open("a", newline="", encoding="utf-8")
-            writer = csv.writer(handle, lineterminator="\n")
+            opened = path.open("a", newline="", encoding="utf-8")
+            started = csv.writer(opened, lineterminator="\n")
             if new:
-                writer.writerow(CSV_COLUMNS)
-            self._files[sensor_id] = (handle, writer)
+                started.writerow(CSV_COLUMNS)
+            self._files[sensor_id] = (opened, started)
         handle, writer = self._files[sensor_id]
         stamp = datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
         writer.writerow([repr(timestamp), stamp.isoformat(), sensor_id, repr(value)])
@@ -248,15 +249,15 @@ class Capture:
                     if client is not None:
                         client.subscribe(source.topic)
             return
-        source = self.sources.get(topic)
-        if source is None:
+        state = self.sources.get(topic)
+        if state is None:
             return
-        value = reading_of(payload, source.json_key)
+        value = reading_of(payload, state.json_key)
         if value is None:
             self.skipped += 1
             _LOGGER.warning("skipping non-numeric payload on %s: %r", topic, payload)
             return
-        sensor = self.rooms.get(source.sensor_id, source.sensor_id)
+        sensor = self.rooms.get(state.sensor_id, state.sensor_id)
         self.writer.write(sensor, value, self.clock())
         with self.changed:
             self.received += 1
@@ -299,7 +300,7 @@ def run_capture(
 
     Returns the number of readings written.
     """
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
     if username is not None:
         client.username_pw_set(username, password)
     connected = threading.Event()

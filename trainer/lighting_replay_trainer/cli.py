@@ -24,7 +24,11 @@ import numpy as np
 
 from lighting_replay_engine.model import HomeModel, ModelError
 from lighting_replay_engine.schedule import ScheduleOptions
-from lighting_replay_engine.training import NotEnoughData, TrainingOptions
+from lighting_replay_engine.training import (
+    DAYLIGHT_RULES,
+    NotEnoughData,
+    TrainingOptions,
+)
 from lighting_replay_engine.zones import Location
 
 from . import __version__
@@ -354,6 +358,7 @@ def _training_options(
         seed=args.seed,
         min_days=args.min_days,
         n_iter=args.iterations,
+        daylight=args.daylight,
     )
     return options, per_room_on
 
@@ -561,7 +566,11 @@ def _stop_on_sigterm() -> Callable[[], None]:
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread: nothing to install
         return lambda: None
-    return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def undo() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return undo
 
 
 def cmd_play(args: argparse.Namespace) -> int:
@@ -606,7 +615,10 @@ def cmd_play(args: argparse.Namespace) -> int:
     lights: Lights
     if args.dry_run:
         lights = PrintedLights(
-            sorted({name for names in mapping.values() for name in names}), clock, _out
+            sorted({name for names in mapping.values() for name in names}),
+            clock,
+            _out,
+            model.location.tzinfo,
         )
     else:
         if not args.bridge:
@@ -797,6 +809,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=defaults.n_iter,
         help="most EM iterations per fit (default %(default)s)",
+    )
+    group.add_argument(
+        "--daylight",
+        choices=DAYLIGHT_RULES,
+        default=defaults.daylight,
+        help="what a bright minute while the sun is up counts as: after_dark"
+        " ignores daylight minutes, unknown ignores bright ones, off counts them"
+        " off, keep counts them on (default %(default)s)",
     )
     group.add_argument("--seed", type=int, default=defaults.seed)
     group.add_argument(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 import json
 from pathlib import Path
 import threading
@@ -154,6 +154,12 @@ class HueLights:
             ) from err
         except (phue.PhueException, OSError, ValueError, KeyError) as err:
             raise PlayerError(f"bridge {host}: cannot connect ({err})") from err
+        except TypeError as err:
+            # phue cannot read the bridge's error list (e.g. an unknown user).
+            raise PlayerError(
+                f"bridge {host}: the bridge refused the user; register again"
+                " (drop --username, press the link button)"
+            ) from err
         if not isinstance(lights, dict):
             raise PlayerError(f"bridge {host}: unexpected answer listing lights")
         self._ids: dict[str, int] = {
@@ -181,12 +187,17 @@ class PrintedLights:
     """Lights that only print what would be done (`--dry-run`)."""
 
     def __init__(
-        self, names: Sequence[str], clock: Clock, out: Callable[[str], None]
+        self,
+        names: Sequence[str],
+        clock: Clock,
+        out: Callable[[str], None],
+        tzinfo: tzinfo | None = None,
     ) -> None:
-        """Pretend `names` exist; print each switch with the clock's time."""
+        """Pretend `names` exist; print each switch with the clock's local time."""
         self._names = list(names)
         self._clock = clock
         self._out = out
+        self._tzinfo = tzinfo
 
     def names(self) -> list[str]:
         """Return the pretended light names."""
@@ -194,7 +205,7 @@ class PrintedLights:
 
     def switch(self, name: str, on: bool, brightness: int | None = None) -> None:
         """Print the switch instead of doing it."""
-        when = self._clock.now().astimezone().isoformat(timespec="seconds")
+        when = self._clock.now().astimezone(self._tzinfo).isoformat(timespec="seconds")
         state = "off" if not on else f"on (brightness {brightness})"
         self._out(f"{when} {name}: {state}")
 

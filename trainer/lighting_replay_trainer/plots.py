@@ -56,11 +56,11 @@ def file_stem(room: str) -> str:
 
 def _time_axis(ax: Axes, location: Location) -> None:
     """Label a date axis in the home's local time."""
-    locator = mdates.AutoDateLocator(tz=location.tzinfo)
+    # matplotlib.dates has no type annotations.
+    locator = mdates.AutoDateLocator(tz=location.tzinfo)  # type: ignore[no-untyped-call]
+    formatter = mdates.ConciseDateFormatter(locator, tz=location.tzinfo)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(
-        mdates.ConciseDateFormatter(locator, tz=location.tzinfo)
-    )
+    ax.xaxis.set_major_formatter(formatter)
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -207,7 +207,7 @@ def _minute_of_day(moment: datetime, midnight: datetime) -> int:
 
 def _x_of_seconds(stamps_s: np.ndarray) -> np.ndarray:
     """Return matplotlib date numbers of epoch seconds."""
-    epoch = mdates.date2num(datetime(1970, 1, 1, tzinfo=UTC))
+    epoch = float(mdates.date2num(datetime(1970, 1, 1, tzinfo=UTC)))  # type: ignore[no-untyped-call]
     return epoch + np.asarray(stamps_s, dtype=np.float64) / 86400.0
 
 

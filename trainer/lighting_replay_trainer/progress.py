@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]
 
 # tqdm's monitor thread only corrects bars of very slow iterations; without it
 # no thread outlives the work (the command is also used as a library).

@@ -205,20 +205,22 @@ def _read_rows(path: Path, n_columns: int) -> pd.DataFrame:
     Rows with too many fields are kept as marker rows so that a frame row
     still maps to its line number.
     """
-    options = {
-        "header": None,
-        "skiprows": 1,
-        "names": list(range(n_columns)),
-        "dtype": str,
-        "keep_default_na": False,
-        "na_values": [],
-        "skip_blank_lines": False,
-        "encoding": "utf-8",
-    }
+    names = list(range(n_columns))
     try:
         # The fast parser handles well-formed files; the slower one is only
         # needed to keep the line numbers of rows with too many fields.
-        return pd.read_csv(path, engine="c", on_bad_lines="error", **options)
+        return pd.read_csv(
+            path,
+            engine="c",
+            on_bad_lines="error",
+            header=None,
+            skiprows=1,
+            names=names,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8",
+        )
     except pd.errors.ParserError:
         pass
     except pd.errors.EmptyDataError:
@@ -230,7 +232,18 @@ def _read_rows(path: Path, n_columns: int) -> pd.DataFrame:
         return [_BAD_LINE] * n_columns
 
     try:
-        return pd.read_csv(path, engine="python", on_bad_lines=keep_place, **options)
+        return pd.read_csv(
+            path,
+            engine="python",
+            on_bad_lines=keep_place,
+            header=None,
+            skiprows=1,
+            names=names,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8",
+        )
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise SourceError(f"{path}: cannot read ({err})") from err
 

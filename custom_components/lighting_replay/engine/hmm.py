@@ -295,7 +295,8 @@ class _Data:
             boundary_index=boundary_index,
         )
 
-    def prefer_runs(self) -> bool:
+    @cached_property
+    def use_runs(self) -> bool:
         """Whether the run method is expected to be faster than the step one."""
         return _prefer_runs(self)
 
@@ -912,7 +913,7 @@ def _checked_distribution(name: str, value: Any, shape: tuple[int, ...]) -> Floa
 # ----------------------------------------------------------------------
 def _e_steps(models: Sequence[CategoricalHMM], data: _Data) -> list[_Stats]:
     """Compute expected counts for models of one size, side by side if possible."""
-    if data.prefer_runs():
+    if data.use_runs:
         stats = _estep_runs(
             data.runs,
             np.stack([m.startprob_ for m in models]),
@@ -986,7 +987,7 @@ def _m_step(
 
 def _score(model: CategoricalHMM, data: _Data) -> float:
     """Total log-likelihood, by the faster method for the data."""
-    if data.prefer_runs():
+    if data.use_runs:
         fwd = _forward_runs(
             data.runs,
             model.startprob_[None],

@@ -40,7 +40,13 @@ from .levels import Levels
 from .model import RoomModel
 from .schedule import ScheduleOptions, sample_day
 from .series import MinuteSeries
-from .zones import Location, day_zones, local_clock
+from .zones import (
+    DARK_ELEVATION_DEG,
+    Location,
+    day_zones,
+    local_clock,
+    solar_elevation,
+)
 
 type FloatArray = npt.NDArray[np.float64]
 type Days = Mapping[date, FloatArray]
@@ -68,9 +74,20 @@ class Metrics:
     n_days: int
 
 
-def on_off_series(levels: Levels, series: MinuteSeries) -> MinuteSeries:
-    """Return the on/off state of a (smoothed) lux series: 1, 0 or NaN."""
+def on_off_series(
+    levels: Levels, series: MinuteSeries, location: Location | None = None
+) -> MinuteSeries:
+    """Return the on/off state of a (smoothed) lux series: 1, 0 or NaN.
+
+    With ``location``, a bright minute while the sun is above civil dusk
+    counts as off: daylight, not a lamp (the lamp light that matters is
+    the light after dark, and the models learn from that). Without it every
+    bright minute counts as on, as in the original system.
+    """
     state = levels.on_off(series.lux).astype(np.float64)
+    if location is not None:
+        daylight = solar_elevation(series.minutes, location) >= DARK_ELEVATION_DEG
+        state[daylight & (state > 0)] = 0.0
     state[state < 0] = np.nan
     return MinuteSeries(series.start_minute, state)
 

@@ -4,10 +4,12 @@ Each zone of the day is sampled from its HMM for exactly as many minutes as
 the zone lasts that day (days where daylight saving time changes have 1380
 or 1500 minutes), so the schedule follows the sun like the habits it was
 learned from. A model trained on the minutes after dark only (the training's
-default) is still sampled from the start of its zone: lamps go on before
-dusk, and ``benchmarks/engine_train.py`` found this closer to the true lamps
-(realism score 0.275) than sampling from dusk on (0.307). A zone without a
-model stays off. Each "on" interval gets a
+default, ``daylight="after_dark"``) is sampled over the dark part of its
+zone, from dusk or until dawn, the part it describes. A lamp that is on at
+dusk was switched on while it was still light, at a moment the lux could
+not tell: it goes on at a random minute between the start of the zone and
+dusk (likewise a lamp on at dawn goes off at a random minute before the
+zone ends). A zone without a model stays off. Each "on" interval gets a
 level drawn from the levels seen while on in the zone where it starts.
 
 The options are applied here, when the schedule is made, so the schedule
@@ -45,6 +47,7 @@ from .zones import (
     DayZones,
     Location,
     Zone,
+    after_dark,
     day_zones,
     epoch_minute,
     local_datetime,
@@ -269,6 +272,8 @@ def sample_day(
 
     on = np.zeros(n, dtype=bool)
     zone_of = np.zeros(n, dtype=np.int64)
+    dark_only = model.settings.get("daylight") == "after_dark"
+    dark = after_dark(np.arange(base, base + n), location) if dark_only else None
     for zone in Zone:
         lo = zones.bounds_minutes[zone] - base
         hi = zones.bounds_minutes[zone + 1] - base
@@ -276,9 +281,21 @@ def sample_day(
         zone_model = model.zones.get(zone)
         if hi <= lo or hi <= begin or zone_model is None:
             continue
+        first, last = lo, hi
+        if dark is not None:
+            dark_here = np.flatnonzero(dark[lo:hi])
+            if dark_here.size == 0:
+                continue
+            first, last = lo + int(dark_here[0]), lo + int(dark_here[-1]) + 1
         seed = int(rng.integers(0, 2**32))
-        symbols, _ = zone_model.hmm.sample(hi - lo, random_state=seed)
-        on[lo:hi] = np.asarray(symbols).ravel()[: hi - lo] == 1
+        symbols, _ = zone_model.hmm.sample(last - first, random_state=seed)
+        on[first:last] = np.asarray(symbols).ravel()[: last - first] == 1
+        # A lamp on at dusk went on while it was still light, a lamp on at
+        # dawn stays on a while: when, the lux could not tell, so at random.
+        if first > lo and on[first]:
+            on[first - int(rng.integers(0, first - lo + 1)) : first] = True
+        if last < hi and on[last - 1]:
+            on[last : last + int(rng.integers(0, hi - last + 1))] = True
 
     starts, ends = _runs(on)
     levels = np.empty(starts.size, dtype=np.int64)

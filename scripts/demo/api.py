@@ -1,4 +1,4 @@
-"""A small client of Home Assistant's HTTP API for the demo's checks.
+"""A small client of Home Assistant's HTTP API (the demo, its test, screenshots).
 
 Standard library only: it logs in through the login flow a browser uses
 (``/auth/login_flow`` then ``/auth/token``) and calls the REST API.
@@ -14,8 +14,6 @@ from typing import Any
 import urllib.error
 import urllib.parse
 import urllib.request
-
-CLIENT_ID = "http://127.0.0.1/"
 
 
 class ApiError(RuntimeError):
@@ -52,18 +50,25 @@ class HomeAssistantClient:
 
     base_url: str
     token: str = ""
+    #: The token endpoint's full answer (refresh token, lifetime) after login.
+    tokens: dict[str, Any] | None = None
 
     @classmethod
     def login(cls, base_url: str, username: str, password: str) -> HomeAssistantClient:
-        """Log in like the frontend: login flow, then the token endpoint."""
+        """Log in like the frontend: login flow, then the token endpoint.
+
+        The client id is the address itself, as the frontend served from it
+        uses, so its tokens can be handed to a browser.
+        """
+        client_id = f"{base_url}/"
         flow = _request(
             f"{base_url}/auth/login_flow",
             method="POST",
             data=json.dumps(
                 {
-                    "client_id": CLIENT_ID,
+                    "client_id": client_id,
                     "handler": ["homeassistant", None],
-                    "redirect_uri": CLIENT_ID,
+                    "redirect_uri": client_id,
                 }
             ).encode(),
             headers={"Content-Type": "application/json"},
@@ -72,7 +77,7 @@ class HomeAssistantClient:
             f"{base_url}/auth/login_flow/{flow['flow_id']}",
             method="POST",
             data=json.dumps(
-                {"client_id": CLIENT_ID, "username": username, "password": password}
+                {"client_id": client_id, "username": username, "password": password}
             ).encode(),
             headers={"Content-Type": "application/json"},
         )
@@ -85,12 +90,12 @@ class HomeAssistantClient:
                 {
                     "grant_type": "authorization_code",
                     "code": result["result"],
-                    "client_id": CLIENT_ID,
+                    "client_id": client_id,
                 }
             ).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-        return cls(base_url, tokens["access_token"])
+        return cls(base_url, tokens["access_token"], tokens)
 
     def _headers(self) -> dict[str, str]:
         return {

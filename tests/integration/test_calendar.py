@@ -1,0 +1,178 @@
+"""The replay calendars: the same intervals the runner executes."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from datetime import datetime, timedelta
+import itertools
+from typing import Any
+from unittest.mock import patch
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.lighting_replay.engine.model import RoomModel
+from custom_components.lighting_replay.replay import room_changes
+
+from .conftest import ROOM_SUBENTRY_ID
+from .replay_fixtures import (
+    HOME_CALENDAR,
+    HTTP_WARNINGS,
+    INCLUDE,
+    LAMP,
+    ROOM_CALENDAR,
+    ReplayTestLight,
+    async_run_until,
+    async_setup_replay,
+    entity_snapshot,
+    no_learning,
+    replay_lights,
+    room_data,
+    room_model,
+)
+
+__all__ = ["no_learning", "replay_lights", "room_data", "room_model"]
+
+pytestmark = HTTP_WARNINGS
+
+START = datetime(2026, 6, 10, 12, 0, 30, tzinfo=ZoneInfo("US/Pacific"))
+
+
+@pytest.fixture(autouse=True)
+def fixed_seeds() -> Generator[None]:
+    """Seeds from a counter instead of the operating system: repeatable days."""
+    counter: Iterator[int] = itertools.count(1002)
+    with patch(
+        "custom_components.lighting_replay.replay.secrets.randbits",
+        side_effect=lambda _bits: next(counter),
+    ):
+        yield
+
+
+async def get_events(
+    hass: HomeAssistant, entity_id: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Read a calendar through the `calendar.get_events` action."""
+    response = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {
+            ATTR_ENTITY_ID: entity_id,
+            "start_date_time": start.isoformat(),
+            "end_date_time": end.isoformat(),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    return response[entity_id]["events"]  # type: ignore[index,return-value]
+
+
+async def test_calendar_shows_what_the_lights_do(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    room_model: RoomModel,
+    replay_lights: dict[str, ReplayTestLight],
+) -> None:
+    """Calendar events = the runner's intervals = the lamp's on periods."""
+    freezer.move_to(START)
+    replay = await async_setup_replay(hass, mock_config_entry, room_model)
+    await replay.async_turn_on()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    until = START + timedelta(days=2)
+    events = await get_events(hass, ROOM_CALENDAR, START, until)
+    intervals = [
+        iv
+        for schedule in replay.schedules(ROOM_SUBENTRY_ID)
+        for iv in schedule.intervals
+    ]
+    assert len(events) >= 2
+    assert [
+        (dt_util.parse_datetime(e["start"]), dt_util.parse_datetime(e["end"]))
+        for e in events
+    ] == [(iv.start, iv.end) for iv in intervals]
+    assert all(e["summary"] == "Living room" for e in events)
+    # The home calendar shows every room taking part.
+    assert await get_events(hass, HOME_CALENDAR, START, until) == events
+
+    # The calendar turns on while the lamp is on.
+    first = intervals[0]
+    await async_run_until(hass, freezer, replay, first.start)
+    assert hass.states.get(ROOM_CALENDAR).state == STATE_ON  # type: ignore[union-attr]
+    assert hass.states.get(LAMP).state == STATE_ON  # type: ignore[union-attr]
+
+    # What the lamp did over two days is exactly the calendar's events.
+    await async_run_until(hass, freezer, replay, until)
+    lamp_on: list[datetime] = []
+    lamp_off: list[datetime] = []
+    for at, action, _ in replay_lights[LAMP].calls:
+        if at > START:  # after the state applied when replay started
+            (lamp_on if action == "on" else lamp_off).append(at)
+    assert [
+        (dt_util.parse_datetime(e["start"]), dt_util.parse_datetime(e["end"]))
+        for e in events
+    ] == list(zip(lamp_on, lamp_off, strict=True))
+    assert [c.at for c in room_changes(replay.schedules(ROOM_SUBENTRY_ID))][
+        -1
+    ] >= lamp_off[-1]
+
+
+async def test_room_left_out_has_no_events(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    room_model: RoomModel,
+    replay_lights: dict[str, ReplayTestLight],
+) -> None:
+    """What is shown is what will happen: a room left out shows nothing."""
+    freezer.move_to(START)
+    await async_setup_replay(hass, mock_config_entry, room_model)
+    until = START + timedelta(days=2)
+    assert await get_events(hass, ROOM_CALENDAR, START, until)
+    await hass.services.async_call(
+        "switch", "turn_off", {ATTR_ENTITY_ID: INCLUDE}, blocking=True
+    )
+    assert await get_events(hass, ROOM_CALENDAR, START, until) == []
+    assert await get_events(hass, HOME_CALENDAR, START, until) == []
+    assert hass.states.get(ROOM_CALENDAR).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_calendar_entities(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    room_model: RoomModel,
+    replay_lights: dict[str, ReplayTestLight],
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The calendar entities (registry entries and states)."""
+    freezer.move_to(START)
+    with patch("custom_components.lighting_replay.PLATFORMS", [Platform.CALENDAR]):
+        replay = await async_setup_replay(hass, mock_config_entry, room_model)
+    first = next(
+        iv
+        for schedule in replay.schedules(ROOM_SUBENTRY_ID)
+        for iv in schedule.intervals
+    )
+    for entity_id in (ROOM_CALENDAR, HOME_CALENDAR):
+        attributes = hass.states.get(entity_id).attributes  # type: ignore[union-attr]
+        assert attributes["start_time"] == first.start.strftime("%Y-%m-%d %H:%M:%S")
+        assert attributes["end_time"] == first.end.strftime("%Y-%m-%d %H:%M:%S")
+    assert (
+        entity_snapshot(
+            hass,
+            entity_registry,
+            mock_config_entry,
+            sampled=frozenset({"start_time", "end_time", "description"}),
+        )
+        == snapshot
+    )
