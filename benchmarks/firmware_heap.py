@@ -4,8 +4,10 @@ Builds the firmware to .mpy for the host (``firmware/build.py --arch host``),
 runs it against a real Mosquitto on 127.0.0.1 with the fake ``machine`` and
 ``network`` (also as .mpy), and
 
-- measures the peak heap (``gc.mem_alloc()`` high-water mark that the node
-  samples in its ``debug`` mode, plus the fakes' share for reference);
+- measures the peak heap: the ``gc.mem_alloc()`` high-water mark that the
+  node samples in its ``debug`` mode, run with a large heap (so it includes
+  garbage not yet collected: an upper bound), the live heap after each
+  report's ``gc.collect()``, and the fakes' share (a board has those in flash);
 - bisects the smallest ``-X heapsize`` at which the node still runs N report
   cycles and publishes every state.
 

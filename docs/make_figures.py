@@ -19,6 +19,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+import numpy as np
+
 from lighting_replay_engine.realism import real_days
 from lighting_replay_engine.schedule import sample_day
 from lighting_replay_engine.series import MinuteSeries, smooth, to_minute_series
@@ -26,10 +31,6 @@ from lighting_replay_engine.simulate import simulate_household
 from lighting_replay_engine.training import lamp_on_off, train_room
 from lighting_replay_engine.zones import Location, day_zones, solar_elevation
 from lighting_replay_trainer.sources import read_csv
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = ROOT.parent / "shared" / "data" / "thingflow-lux"
@@ -50,7 +51,7 @@ class Room:
 
 
 def real_room() -> Room:
-    """The back room of the recorded house (Sunnyvale, July 2016)."""
+    """Return the back room of the recorded house (Sunnyvale, July 2016)."""
     readings = read_csv([REAL_DATA], rooms={"1": "dining-room"})
     room = readings.rooms["back-room"]
     return Room(
@@ -63,7 +64,7 @@ def real_room() -> Room:
 
 
 def simulated_room() -> Room:
-    """The living room of the engine's simulated household."""
+    """Return the living room of the engine's simulated household."""
     location = Location(52.37, 4.90, "Europe/Amsterdam")
     timestamps, lux = simulate_household(location, date(2026, 1, 5), 28, seed=1)[
         "living_room"

@@ -58,7 +58,9 @@ def _tokens_script(client: HomeAssistantClient) -> str:
         "clientId": f"{client.base_url}/",
         "expires": int(time.time() * 1000) + 1000 * int(tokens.get("expires_in", 1800)),
     }
-    return f"window.localStorage.setItem('hassTokens', {json.dumps(json.dumps(stored))});"
+    return (
+        f"window.localStorage.setItem('hassTokens', {json.dumps(json.dumps(stored))});"
+    )
 
 
 def _shoot(page: Page, url: str, path: Path) -> None:

@@ -13,6 +13,7 @@ import threading
 import time
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 HOST = "127.0.0.1"
 
@@ -125,7 +126,7 @@ class Recorder:
         self.port = port
         self.messages: list[Message] = []
         self._lock = threading.Condition()
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2)
+        self.client = paho.Client(CallbackAPIVersion.VERSION2)
         self.client.on_message = self._on_message
 
     def _on_message(self, _client: paho.Client, _userdata: object, msg: object) -> None:

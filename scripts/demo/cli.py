@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -21,21 +22,15 @@ import webbrowser
 from .api import ApiError, HomeAssistantClient, wait_for
 from .dashboard import dashboard
 from .hass import HassExited, start, stop, wait_until_up
-from .home import (
-    CITIES,
-    ROOMS,
-    City,
-    choose_city,
-    configuration_yaml,
-    evening_score,
-    http_yaml,
-)
+from .home import CITIES, ROOMS, City, choose_city, configuration_yaml, evening_score
+from .profile import use_server_time_zone
 from .recorder_db import write_history
 from .storage import (
     add_user,
     write_config_entries,
     write_dashboard,
     write_onboarding_done,
+    write_web_server_settings,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,6 +228,7 @@ def wait_until_ready(url: str, info: dict[str, Any]) -> None:
     """
     try:
         client = HomeAssistantClient.login(url, info["username"], info["password"])
+        asyncio.run(use_server_time_zone(url, client.token))
         wait_for(
             lambda: client.get("/api/config").get("state") == "RUNNING",
             timeout_s=600,
@@ -245,7 +241,7 @@ def wait_until_ready(url: str, info: dict[str, Any]) -> None:
             timeout_s=300,
             what="the rooms' models",
         )
-    except (ApiError, OSError, TimeoutError) as err:
+    except (ApiError, OSError, TimeoutError, RuntimeError) as err:
         _print(f"note: {err}; the demo goes on, see the log above")
 
 
@@ -285,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not marker.exists()
         else json.loads(marker.read_text())
     )
-    (config_dir / "http.yaml").write_text(http_yaml(args.port, lan=args.lan))
+    write_web_server_settings(config_dir, args.port, lan=args.lan)
     link_integration(config_dir)
     if args.prepare_only:
         return 0

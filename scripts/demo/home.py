@@ -432,14 +432,18 @@ def configuration_yaml(city: City, country: str | None) -> str:
     if country is not None:
         lines.append(f"  country: {country}")
     lines += [
+        "  # scripts/develop writes the web server settings (--port, --lan) into",
+        "  # packages/ at every start where Home Assistant reads them from YAML",
+        "  # (newer versions keep them in .storage/http, written the same way).",
+        "  packages: !include_dir_named packages",
         "",
-        "# Only what the demo needs: no discovery, no cloud, nothing online.",
+        "# What the demo uses (not default_config: no discovery, no cloud).",
         "frontend:",
         "config:",
         "history:",
         "logbook:",
         "sun:",
-        "http: !include http.yaml",
+        "",
         "recorder:",
         "  # The simulated history goes back four weeks; keep all of it.",
         "  purge_keep_days: 35",
@@ -507,11 +511,16 @@ def configuration_yaml(city: City, country: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def http_yaml(port: int, *, lan: bool) -> str:
-    """Return the ``http:`` settings (rewritten at every start)."""
-    host = "0.0.0.0" if lan else "127.0.0.1"  # noqa: S104 (asked for with --lan)
+def http_package_yaml(port: int, *, lan: bool) -> str:
+    """Return the ``http:`` settings as a package (for versions that read YAML)."""
     return (
         "# Written by scripts/develop at every start (--port, --lan).\n"
-        f"server_port: {port}\n"
-        f"server_host: [{host}]\n"
+        "http:\n"
+        f"  server_port: {port}\n"
+        f"  server_host: [{server_host(lan=lan)}]\n"
     )
+
+
+def server_host(*, lan: bool) -> str:
+    """Return the address the web server listens on."""
+    return "0.0.0.0" if lan else "127.0.0.1"  # noqa: S104 (asked for with --lan)

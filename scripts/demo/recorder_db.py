@@ -29,7 +29,8 @@ from homeassistant.components.recorder.db_schema import (
     StatisticsRuns,
 )
 import numpy as np
-from sqlalchemy import create_engine
+import numpy.typing as npt
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.orm import Session
 
 from custom_components.lighting_replay.engine.simulate import simulate_rooms
@@ -51,7 +52,9 @@ class HistorySummary:
     end: datetime
 
 
-def _changes(times_s: np.ndarray, states: list[str]) -> Iterator[tuple[float, str]]:
+def _changes(
+    times_s: npt.NDArray[np.float64], states: list[str]
+) -> Iterator[tuple[float, str]]:
     """Yield (time, state) only where the state differs from the one before."""
     previous: str | None = None
     for time_s, state in zip(times_s.tolist(), states, strict=True):
@@ -61,7 +64,7 @@ def _changes(times_s: np.ndarray, states: list[str]) -> Iterator[tuple[float, st
 
 
 def _lux_rows(
-    times_s: np.ndarray, lux: np.ndarray, end_s: float
+    times_s: npt.NDArray[np.float64], lux: npt.NDArray[np.float64], end_s: float
 ) -> list[tuple[float, str]]:
     """Return the lux sensor's recorded states (one decimal, like the sensor)."""
     keep = (times_s < end_s) & np.isfinite(lux) & (np.abs(lux) < MAX_PLAUSIBLE_LUX)
@@ -70,12 +73,12 @@ def _lux_rows(
 
 
 def _lamp_rows(
-    start_minute: int, lamp_on: np.ndarray, end_s: float
+    start_minute: int, lamp_on: npt.NDArray[np.bool_], end_s: float
 ) -> list[tuple[float, str]]:
     """Return the lamp's recorded states: one row per switch."""
-    times_s = (start_minute + np.arange(lamp_on.size)) * 60.0
+    times_s = (start_minute + np.arange(lamp_on.size, dtype=np.float64)) * 60.0
     keep = times_s < end_s
-    texts = ["on" if on else "off" for on in lamp_on[keep].tolist()]
+    texts = ["on" if on else "off" for on in lamp_on[keep]]
     return list(_changes(times_s[keep], texts))
 
 
@@ -95,7 +98,7 @@ def _add_entity(
     session.add_all([meta, attrs])
     session.flush()
     session.bulk_insert_mappings(
-        States,  # type: ignore[arg-type]
+        inspect(States),
         [
             {
                 "metadata_id": meta.metadata_id,

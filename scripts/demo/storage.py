@@ -7,7 +7,9 @@ Written in Home Assistant's storage format (``version``, ``minor_version``,
   subentry per demo room (storage version 1.5, the same from Home
   Assistant 2025.4 to 2026.10);
 - ``onboarding``: every step done, so the frontend goes straight to login;
-- ``lovelace``: the dashboard (see ``dashboard.py``).
+- ``lovelace``: the dashboard (see ``dashboard.py``);
+- ``http`` (at every start, on Home Assistant versions that keep the web
+  server settings in storage rather than YAML): port and address.
 
 The user is made with Home Assistant's own ``auth`` script; the first login
 turns the credentials into an administrator.
@@ -35,7 +37,7 @@ from custom_components.lighting_replay.const import (
     SUBENTRY_TYPE_ROOM,
 )
 
-from .home import ROOMS, DemoRoom
+from .home import ROOMS, DemoRoom, http_package_yaml, server_host
 
 CONFIG_ENTRIES_VERSION = (1, 5)
 ONBOARDING_VERSION = 4
@@ -164,3 +166,38 @@ def add_user(config_dir: Path, username: str, password: str) -> None:
             f"adding the demo user failed ({result.returncode}): "
             f"{result.stderr.strip() or result.stdout.strip()}"
         )
+
+
+def write_web_server_settings(config_dir: Path, port: int, *, lan: bool) -> None:
+    """Set the port and address of the web server for the next start.
+
+    Newer Home Assistant versions keep these settings in ``.storage/http``
+    (YAML is read once, then staged as a trial that reverts itself unless
+    confirmed in the frontend), older ones read them from YAML: the settings
+    go to the place this version reads, as a confirmed (stable) setting.
+    """
+    package = config_dir / "packages" / "http.yaml"
+    package.parent.mkdir(exist_ok=True)
+    try:
+        from homeassistant.components.http import config as http_config  # noqa: PLC0415
+    except ImportError:
+        package.write_text(http_package_yaml(port, lan=lan))
+        return
+    package.unlink(missing_ok=True)
+    stable = dict(
+        http_config.HTTP_STORAGE_SCHEMA(
+            {"server_port": port, "server_host": [server_host(lan=lan)]}
+        )
+    )
+    stable |= {
+        "created_at": datetime.now(UTC).isoformat(),
+        "error": None,
+        "error_message": None,
+    }
+    write_store(
+        config_dir,
+        http_config.STORAGE_KEY,
+        {"stable": stable, "pending": None, "yaml_migration_done": True},
+        version=http_config.STORAGE_VERSION,
+        minor_version=http_config.STORAGE_MINOR_VERSION,
+    )

@@ -39,12 +39,12 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-async def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+async def wait_for(check: Callable[[], Any], within: float = 30.0) -> Any:
     """Poll ``check()`` on the event loop until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while not (result := check()):
         if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {check.__doc__}")
+            pytest.fail(f"timed out after {within} s waiting for {check.__doc__}")
         await asyncio.sleep(0.1)
     return result
 
@@ -117,7 +117,7 @@ async def test_node_states_reach_home_assistant_and_the_recorder(
             current = hass.states.get(entity_id)
             return current is not None and current.state == STATE_UNAVAILABLE
 
-        await wait_for(unavailable, timeout=15)
+        await wait_for(unavailable, within=15)
     finally:
         node.kill()
 

@@ -27,9 +27,25 @@ from .realism import (
 from .schedule import Change, DaySchedule, Interval, ScheduleOptions, sample_day
 from .sequences import Sequences, split_sequences
 from .series import MinuteSeries, smooth, to_minute_series
-from .simulate import DEFAULT_ROOMS, LampHabit, RoomHabits, simulate_household
-from .training import NotEnoughData, TrainingOptions, train_room
-from .zones import DayZones, Location, Zone, after_dark, day_zones, zones_of_minutes
+from .simulate import (
+    DEFAULT_ROOMS,
+    LampHabit,
+    RoomHabits,
+    SimulatedRoom,
+    simulate_household,
+    simulate_rooms,
+)
+from .training import NotEnoughData, TrainingOptions, lamp_on_off, train_room
+from .zones import (
+    DayZones,
+    Location,
+    Zone,
+    after_dark,
+    day_zones,
+    local_clock,
+    solar_elevation,
+    zones_of_minutes,
+)
 
 __all__ = [
     "DEFAULT_ROOMS",
@@ -52,6 +68,7 @@ __all__ = [
     "RoomModel",
     "ScheduleOptions",
     "Sequences",
+    "SimulatedRoom",
     "TrainingOptions",
     "Zone",
     "ZoneModel",
@@ -64,12 +81,16 @@ __all__ = [
     "fit_levels",
     "generate_days",
     "kmeans_1d",
+    "lamp_on_off",
+    "local_clock",
     "measure",
     "on_off_series",
     "real_days",
     "sample_day",
     "simulate_household",
+    "simulate_rooms",
     "smooth",
+    "solar_elevation",
     "split_sequences",
     "to_minute_series",
     "train_room",

@@ -765,7 +765,10 @@ class CategoricalHMM:
                 if startprob is None
                 else _checked_distribution("startprob", startprob, (k,))
             )
-            state = int(rng.choice(k, p=p0))
+            # Inverse CDF: tolerant of rows that sum to 1 only within 1e-6.
+            cdf = np.cumsum(p0)
+            u = rng.random() * cdf[-1]
+            state = int(min(np.searchsorted(cdf, u, side="right"), k - 1))
         states = np.empty(n, dtype=np.int64)
         # Sample whole stays in a state (geometric) rather than single steps.
         stay = np.diag(self.transmat_)

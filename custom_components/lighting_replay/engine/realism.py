@@ -40,13 +40,7 @@ from .levels import Levels
 from .model import RoomModel
 from .schedule import ScheduleOptions, sample_day
 from .series import MinuteSeries
-from .zones import (
-    DARK_ELEVATION_DEG,
-    Location,
-    day_zones,
-    local_clock,
-    solar_elevation,
-)
+from .zones import DARK_ELEVATION_DEG, Location, day_zones, local_clock, solar_elevation
 
 type FloatArray = npt.NDArray[np.float64]
 type Days = Mapping[date, FloatArray]
