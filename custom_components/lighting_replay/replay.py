@@ -51,10 +51,9 @@ from homeassistant.components.light import (
     ATTR_RGBWW_COLOR,
     ATTR_SUPPORTED_COLOR_MODES,
     ATTR_XY_COLOR,
-    DOMAIN as LIGHT_DOMAIN,
-    ColorMode,
     brightness_supported,
 )
+from homeassistant.components.light.const import DOMAIN as LIGHT_DOMAIN, ColorMode
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
@@ -945,7 +944,8 @@ def _replays(hass: HomeAssistant) -> list[Replay]:
 def end_of_call(data: Mapping[str, Any]) -> datetime | None:
     """Return when replay should stop: `end` (local if naive) or after `end_date`."""
     tz = dt_util.get_default_time_zone()
-    if (end := data.get(ATTR_END)) is not None:
+    end: datetime | None = data.get(ATTR_END)
+    if end is not None:
         return end if end.tzinfo is not None else end.replace(tzinfo=tz)
     if (end_date := data.get(ATTR_END_DATE)) is not None:
         # The vacation's last day is replayed to its end.
@@ -975,5 +975,9 @@ def async_setup_replay_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_START, _async_start, schema=START_SCHEMA
     )
-    hass.services.async_register(DOMAIN, SERVICE_STOP, _async_stop)
-    hass.services.async_register(DOMAIN, SERVICE_REGENERATE, _async_regenerate)
+    hass.services.async_register(
+        DOMAIN, SERVICE_STOP, _async_stop, schema=vol.Schema({})
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_REGENERATE, _async_regenerate, schema=vol.Schema({})
+    )

@@ -451,6 +451,11 @@ def configuration_yaml(city: City, country: str | None) -> str:
         "  default: warning",
         "  logs:",
         "    custom_components.lighting_replay: info",
+        "    # Home Assistant's camera, voice and compression parts look for ffmpeg,",
+        "    # libturbojpeg and zlib-ng, which the demo does not use.",
+        "    haffmpeg: critical",
+        "    homeassistant.components.camera.img_util: critical",
+        "    aiohttp_fast_zlib: error",
         "",
         "input_boolean:",
     ]

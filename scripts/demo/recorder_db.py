@@ -59,7 +59,7 @@ def _changes(
     previous: str | None = None
     for time_s, state in zip(times_s.tolist(), states, strict=True):
         if state != previous:
-            yield time_s, state
+            yield float(time_s), state
             previous = state
 
 

@@ -19,6 +19,9 @@ import pytest
 
 from lighting_replay_engine import hmm
 from lighting_replay_engine.hmm import CategoricalHMM, fit_best
+from lighting_replay_engine.sequences import split_sequences
+from lighting_replay_engine.simulate import SimulatedRoom
+from lighting_replay_engine.zones import Location, zones_of_minutes
 
 RTOL = 1e-6
 # Probabilities this small carry no information; compare them absolutely.
@@ -294,6 +297,34 @@ def _day_like_data(seed: int) -> tuple[IntArray, IntArray]:
         symbols = (np.arange(len(runs)) + rng.integers(0, 2)) % 2
         seqs.append(np.repeat(symbols, runs).astype(np.int64))
     return np.concatenate(seqs), np.array([len(s) for s in seqs])
+
+
+def test_simulated_household_matches_hmmlearn(
+    household: dict[str, SimulatedRoom], berlin: Location
+) -> None:
+    """Zone sequences of the project's simulated rooms: same EM as hmmlearn."""
+    rng = np.random.default_rng(21)
+    checked = 0
+    for room in household.values():
+        minutes = room.start_minute + np.arange(room.lamp_on.size)
+        zones = zones_of_minutes(minutes, berlin)
+        for seqs in split_sequences(room.lamp_on.astype(np.int64), zones).values():
+            x = seqs.X[:, 0]
+            if x.min() == x.max():
+                continue  # one symbol only: hmmlearn would see one feature
+            start = {
+                "startprob_": rng.dirichlet(np.ones(4)),
+                "transmat_": rng.dirichlet(np.ones(4), size=4),
+                "emissionprob_": rng.dirichlet(np.ones(2), size=4),
+            }
+            ours, ref = _pair(start, 2, n_iter=6, tol=-math.inf)
+            ours.fit(x, seqs.lengths)
+            ref.fit(seqs.X, seqs.lengths)
+            history = list(ref.monitor_.history)
+            assert ours.monitor_history_ == pytest.approx(history, rel=RTOL)
+            _assert_same_parameters(ours, ref)
+            checked += 1
+    assert checked >= 4
 
 
 def test_sampling_statistics() -> None:

@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -34,7 +35,7 @@ from custom_components.lighting_replay.replay import (
     room_changes,
 )
 
-from .conftest import ROOM_SUBENTRY_ID
+from .conftest import ROOM_SUBENTRY_ID, async_setup_integration
 from .replay_fixtures import (
     BULB,
     HTTP_WARNINGS,
@@ -499,3 +500,71 @@ async def test_leaving_a_room_out(
     )
     replay = mock_config_entry.runtime_data.replay
     check_lights(hass, replay, replay.now())
+
+
+async def test_room_without_model_gets_days_when_its_model_comes(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    room_model: RoomModel,
+    replay_lights: dict[str, ReplayTestLight],
+) -> None:
+    """A room's first model gives it today (from now) and tomorrow at once."""
+    freezer.move_to(START)
+    await async_setup_integration(hass, mock_config_entry)
+    replay = mock_config_entry.runtime_data.replay
+    room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.model is None
+    assert replay.plans[ROOM_SUBENTRY_ID] == {}
+    room.model = room_model
+    room.async_update_listeners()
+    plans = replay.plans[ROOM_SUBENTRY_ID]
+    assert set(plans) == {START.date(), START.date() + timedelta(1)}
+    assert plans[START.date()].start == START
+    # A newer model changes tomorrow, not today as shown.
+    today = plans[START.date()]
+    room.model = RoomModel.from_dict(room_model.to_dict())
+    room.async_update_listeners()
+    assert replay.plans[ROOM_SUBENTRY_ID][START.date()] is today
+    assert replay.plans[ROOM_SUBENTRY_ID][START.date() + timedelta(1)].seed > (
+        today.seed
+    )
+
+
+async def test_damaged_store_starts_afresh(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    room_model: RoomModel,
+    replay_lights: dict[str, ReplayTestLight],
+    hass_storage: dict,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A damaged replay store is logged and replaced, never a crash."""
+    freezer.move_to(START)
+    hass_storage[f"{DOMAIN}.replay"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.replay",
+        "data": {
+            "active": True,
+            "days": {ROOM_SUBENTRY_ID: {"yesterday": {"intervals": 3}}},
+        },
+    }
+    replay = await async_setup_replay(hass, mock_config_entry, room_model)
+    assert "damaged" in caplog.text
+    assert not replay.active
+    assert START.date() in replay.plans[ROOM_SUBENTRY_ID]
+
+
+async def test_action_descriptions(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    room_model: RoomModel,
+    replay_lights: dict[str, ReplayTestLight],
+) -> None:
+    """The replay actions are described (services.yaml) with their fields."""
+    await async_setup_replay(hass, mock_config_entry, room_model)
+    descriptions = await async_get_all_descriptions(hass)
+    actions = descriptions[DOMAIN]
+    assert set(actions["start"]["fields"]) == {"end", "end_date"}
+    assert {"stop", "regenerate"} <= set(actions)

@@ -77,7 +77,16 @@ def plot_lux(data: RoomData, location: Location, path: Path) -> Path:
     raw_x = _x_of_seconds(data.timestamps_s)
     raw_ax.plot(raw_x, data.lux, ".", markersize=1.5, color="#4c72b0")
     raw_ax.set_ylabel("lux (raw)")
-    raw_ax.set_title(f"{data.room}: lux readings")
+    title = f"{data.room}: lux readings"
+    finite = data.lux[np.isfinite(data.lux)]
+    if finite.size:
+        # A few absurd spikes (bus glitches) would flatten everything else.
+        top = float(np.percentile(finite, 99.9))
+        spikes = int(np.count_nonzero(finite > 1.5 * top))
+        if top > 0 and spikes:
+            raw_ax.set_ylim(min(0.0, float(finite.min())), 1.2 * top)
+            title += f" ({spikes} spikes above {1.2 * top:.0f} lx not shown)"
+    raw_ax.set_title(title)
     series = data.smoothed
     smooth_x = _x_of_seconds(series.minutes.astype(np.float64) * 60.0)
     smooth_ax.plot(smooth_x, series.lux, "-", linewidth=0.8, color="#dd8452")

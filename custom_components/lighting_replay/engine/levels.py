@@ -102,7 +102,7 @@ def kmeans_1d(
     if distinct.size <= k:
         return distinct
     csum = np.concatenate(([0.0], np.cumsum(x)))
-    quantiles = np.quantile(x, (np.arange(k) + 0.5) / k)
+    quantiles = np.asarray(np.quantile(x, (np.arange(k) + 0.5) / k), dtype=np.float64)
     best, best_inertia = _lloyd_sorted(x, csum, quantiles)
     rng = np.random.default_rng(seed)
     # k-means++ needs distances to every point; a sorted subsample is plenty

@@ -242,10 +242,10 @@ def _zone_levels(
     on_level = model.levels.on_level
     levels = np.arange(on_level, model.levels.n_levels, dtype=np.int64)
     zone_model = model.zones.get(zone)
-    counts = np.zeros(levels.size)
+    counts: npt.NDArray[np.float64] = np.zeros(levels.size)
     if zone_model is not None and zone_model.on_level_counts:
-        raw = np.asarray(zone_model.on_level_counts, dtype=np.float64)
-        raw = np.pad(raw, (0, max(0, model.levels.n_levels - raw.size)))
+        raw = np.zeros(max(model.levels.n_levels, len(zone_model.on_level_counts)))
+        raw[: len(zone_model.on_level_counts)] = zone_model.on_level_counts
         counts = raw[on_level : model.levels.n_levels]
     if counts.sum() <= 0:
         counts = np.zeros(levels.size)
@@ -302,7 +302,7 @@ def sample_day(
             on[last : last + int(rng.integers(0, hi - last + 1))] = True
 
     starts, ends = _runs(on)
-    levels = np.empty(starts.size, dtype=np.int64)
+    levels: npt.NDArray[np.int64] = np.empty(starts.size, dtype=np.int64)
     for zone in Zone:
         here = zone_of[starts] == int(zone) if starts.size else np.zeros(0, bool)
         if here.any():
@@ -313,20 +313,20 @@ def sample_day(
         shift = rng.integers(
             -opts.jitter_minutes, opts.jitter_minutes + 1, size=starts.size
         )
-        starts = np.clip(starts + shift, 0, n)
-        ends = np.clip(ends + shift, 0, n)
-        starts, ends, levels = _merge(starts, ends, levels)
+        starts, ends, levels = _merge(
+            np.clip(starts + shift, 0, n), np.clip(ends + shift, 0, n), levels
+        )
 
     allowed = _allowed(day, zones, location, opts)
     allowed[:begin] = False
     pieces: list[tuple[int, int, int]] = []
-    for s, e, level in zip(
-        starts.tolist(), ends.tolist(), levels.tolist(), strict=True
-    ):
+    for i in range(starts.size):
+        s, e, level = int(starts[i]), int(ends[i]), int(levels[i])
         if e <= s:
             continue
         part_starts, part_ends = _runs(allowed[s:e])
-        for ps, pe in zip(part_starts.tolist(), part_ends.tolist(), strict=True):
+        for j in range(part_starts.size):
+            ps, pe = int(part_starts[j]), int(part_ends[j])
             if pe - ps >= max(1, opts.min_on_minutes):
                 pieces.append((s + ps, s + pe, level))
 

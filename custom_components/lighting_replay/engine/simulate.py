@@ -200,11 +200,11 @@ def _readings(
     light = minutes_lux[(t // 60).astype(np.int64)]
     keep = rng.random(t.size) >= LOST_SHARE
     # Outages: whole stretches without readings.
-    n_out = rng.poisson(OUTAGES_PER_DAY * n / 1440.0)
-    out_start = rng.uniform(0, span_s, n_out)
-    out_len = rng.uniform(15 * 60, 4 * 3600, n_out)
-    for s, length in zip(out_start.tolist(), out_len.tolist(), strict=True):
-        keep &= ~((t >= s) & (t < s + length))
+    n_out = int(rng.poisson(OUTAGES_PER_DAY * n / 1440.0))
+    out_start = np.asarray(rng.uniform(0, span_s, n_out), dtype=np.float64)
+    out_end = out_start + rng.uniform(15 * 60, 4 * 3600, n_out)
+    for i in range(n_out):
+        keep &= ~((t >= out_start[i]) & (t < out_end[i]))
     t, light = t[keep], light[keep]
     doubled = rng.random(t.size) < DOUBLED_SHARE
     t = np.concatenate((t, t[doubled] + rng.uniform(0.3, 4.0, int(doubled.sum()))))
