@@ -41,6 +41,8 @@ DEFAULT_DAYS = 28
 MARKER = "demo.json"
 USERNAME = "demo"
 PASSWORD = "demo"  # noqa: S105 (a local demo's published login)
+#: Home Assistant's exit code when it asks to be started again.
+RESTART_EXIT_CODE = 100
 
 
 def _print(text: str = "") -> None:
@@ -297,7 +299,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print(banner(info, args.port, lan=args.lan))
         if not args.no_browser:
             _open_browser(url)
-        process.wait()
+        # Restarting from the frontend ends Home Assistant with this code and
+        # leaves starting it again to whoever started it.
+        while process.wait() == RESTART_EXIT_CODE:
+            _print("Home Assistant asked for a restart: starting it again")
+            process = start(config_dir)
+            wait_until_up(process, url)
     except Stop:
         # Stopping takes a few seconds; a second Ctrl-C must not cut it short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
