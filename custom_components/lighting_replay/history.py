@@ -22,9 +22,12 @@ from homeassistant.components.recorder import history
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.core import HomeAssistant, State
 import numpy as np
+import numpy.typing as npt
 
 from .const import LUX_UNITS, MAX_HOLD
 from .engine.series import MinuteSeries, to_minute_series
+
+type FloatArray = npt.NDArray[np.float64]
 
 # Reading in slices keeps memory bounded when the recorder holds months.
 READ_SLICE = timedelta(days=7)
@@ -60,8 +63,8 @@ def reading_of(state: State, report: HistoryReport) -> float:
 
 
 def held_samples(
-    times_s: np.ndarray, values: np.ndarray, end_s: float
-) -> tuple[np.ndarray, np.ndarray]:
+    times_s: FloatArray, values: FloatArray, end_s: float
+) -> tuple[FloatArray, FloatArray]:
     """Expand states (time, value) into one sample a minute while each holds.
 
     A state holds until the next one (the last until `end_s`), for at most
@@ -91,8 +94,8 @@ def read_minute_series(
     report = HistoryReport()
     start_s = start.timestamp()
     end_s = end.timestamp()
-    sample_times: list[np.ndarray] = []
-    sample_values: list[np.ndarray] = []
+    sample_times: list[FloatArray] = []
+    sample_values: list[FloatArray] = []
     slice_start = start
     while slice_start < end:
         slice_end = min(slice_start + READ_SLICE, end)

@@ -34,13 +34,13 @@ from pathlib import Path
 import shutil
 from typing import Any
 
-from homeassistant.components.recorder import get_instance
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import (
     async_track_time_change,
     async_track_time_interval,
 )
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -443,12 +443,13 @@ class Learning:
                             count,
                             unit,
                         )
-                if new is not None:
-                    series = archive.merge(
-                        series, new, keep_days=self.settings.archive_days
-                    )
+                merged = archive.merge(
+                    series, new, keep_days=self.settings.archive_days
+                )
+                if new is not None and merged is not None:
+                    series = merged
                     size = await self.hass.async_add_executor_job(
-                        archive.save, path, series
+                        archive.save, path, merged
                     )
                     self.archive_info[subentry_id] = {"bytes": size}
             self._note_archive(subentry_id, series)

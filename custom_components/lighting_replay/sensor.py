@@ -80,6 +80,8 @@ SENSORS: tuple[LightingReplaySensorEntityDescription, ...] = (
         key="days_of_data",
         translation_key="days_of_data",
         entity_category=EntityCategory.DIAGNOSTIC,
+        # Also an attribute of the model status sensor.
+        entity_registry_enabled_default=False,
         native_unit_of_measurement=UnitOfTime.DAYS,
         device_class=SensorDeviceClass.DURATION,
         state_class=SensorStateClass.MEASUREMENT,
@@ -90,6 +92,7 @@ SENSORS: tuple[LightingReplaySensorEntityDescription, ...] = (
         key="last_trained",
         translation_key="last_trained",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda room: room.last_trained,
     ),

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_DIR = ROOT / ".demo"
 DEFAULT_PORT = 8124
 DEFAULT_DAYS = 28
+#: The recorder keeps 35 days (configuration.yaml); older history would go.
+MAX_DAYS = 35
 #: Written last when a folder is prepared: its presence marks a demo folder.
 MARKER = "demo.json"
 USERNAME = "demo"
@@ -86,7 +88,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=DEFAULT_DAYS,
         help=(
             f"days of simulated history for a new folder (default {DEFAULT_DAYS}, "
-            "at least 4)"
+            f"4 to {MAX_DAYS})"
         ),
     )
     parser.add_argument(
@@ -102,8 +104,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         parser.error("--port must be between 1 and 65535")
-    if args.days < 4:
-        parser.error("--days must be at least 4 (training needs 3 days)")
+    if not 4 <= args.days <= MAX_DAYS:
+        parser.error(
+            f"--days must be between 4 (training needs 3 days) and {MAX_DAYS} "
+            "(what the demo's recorder keeps)"
+        )
     return args
 
 

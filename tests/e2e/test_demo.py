@@ -149,6 +149,9 @@ def test_demo_replays_the_calendar_and_stops_cleanly(demo: DemoProcess) -> None:
     assert tomorrow_events, "the home calendar shows nothing planned"
 
     # Replay on: from now on every lamp follows its room's calendar.
+    dark_lux = {
+        room.key: float(client.state(room.lux_entity)["state"]) for room in ROOMS
+    }
     client.call("switch", "turn_on", entity_id=REPLAY_SWITCH)
     assert client.state(REPLAY_SWITCH)["state"] == "on"
     lit: list[str] = []
@@ -170,6 +173,14 @@ def test_demo_replays_the_calendar_and_stops_cleanly(demo: DemoProcess) -> None:
     for key in lit:
         lamp: dict[str, Any] = client.state(f"light.{key}_lamp")
         assert lamp["state"] == "on"
+        # The room's simulated sensor sees its lamp.
+        wait_for(
+            lambda key=key: (
+                float(client.state(f"sensor.{key}_lux")["state"]) > dark_lux[key] + 5.0
+            ),
+            timeout_s=30,
+            what=f"the {key} lux sensor seeing its lamp",
+        )
 
     # Replay off: the lamps are restored to how they were (all off).
     client.call("switch", "turn_off", entity_id=REPLAY_SWITCH)

@@ -80,6 +80,8 @@ def test_changes_and_state(home_model: HomeModel, berlin: Location) -> None:
         assert schedule.state_at(iv.start) == iv
         assert schedule.state_at(iv.end - timedelta(minutes=1)) == iv
         assert schedule.state_at(iv.end) != iv
+    with pytest.raises(ValueError, match="time zone"):
+        schedule.state_at(datetime(2024, 11, 20, 18, 0))  # noqa: DTZ001
     on = schedule.on_minutes()
     assert on.shape == (1440,)
     assert on.dtype == np.bool_

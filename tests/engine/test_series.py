@@ -77,6 +77,9 @@ def test_no_valid_reading_is_an_error() -> None:
         to_minute_series([T0, T0 + 60], [np.nan, -100.0])
     with pytest.raises(ValueError, match="same length"):
         to_minute_series([T0], [1.0, 2.0])
+    # A timestamp in milliseconds by mistake: a clear error, not 40 GB.
+    with pytest.raises(ValueError, match="check the timestamps"):
+        to_minute_series([T0, T0 * 1000.0], [1.0, 2.0])
 
 
 def test_smooth_is_a_trailing_mean() -> None:

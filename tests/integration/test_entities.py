@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import PropertyMock, patch
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
@@ -31,6 +32,17 @@ KEYS = {
     Platform.SENSOR: {description.key for description in SENSORS},
     Platform.BINARY_SENSOR: {description.key for description in PROBLEMS},
 }
+
+
+@pytest.fixture(autouse=True)
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create the entities that are disabled by default too."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
 
 
 @pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.BINARY_SENSOR])

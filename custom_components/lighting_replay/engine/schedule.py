@@ -119,6 +119,8 @@ class DaySchedule:
 
     def state_at(self, moment: datetime) -> Interval | None:
         """Return the interval that is on at ``moment``, or ``None`` (off)."""
+        if moment.tzinfo is None:
+            raise ValueError("a datetime with a time zone is needed")
         starts = [iv.start for iv in self.intervals]
         i = bisect.bisect_right(starts, moment) - 1
         if i >= 0 and self.intervals[i].start <= moment < self.intervals[i].end:

@@ -36,6 +36,9 @@ NEGATIVE_TOLERANCE_LUX = 5.0
 DEFAULT_MAX_LUX = 150_000.0
 #: Default number of samples of the sliding mean, as the original system.
 DEFAULT_WINDOW = 5
+#: Longest span of readings accepted (5 years): a wrong timestamp far off
+#: would otherwise ask for an enormous series.
+MAX_SPAN_MINUTES = 5 * 366 * 1440
 
 type FloatArray = npt.NDArray[np.float64]
 
@@ -132,6 +135,11 @@ def to_minute_series(
     minute_of = np.floor(times / 60.0).astype(np.int64)
     start = int(minute_of[0])
     n = int(minute_of[-1]) - start + 1
+    if n > MAX_SPAN_MINUTES:
+        raise ValueError(
+            f"readings span {n / 1440:.0f} days, more than {MAX_SPAN_MINUTES // 1440}"
+            " days: check the timestamps (UTC epoch seconds)"
+        )
     index = minute_of - start
 
     # Mean of the readings that fall in each minute.
