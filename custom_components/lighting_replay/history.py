@@ -14,6 +14,7 @@ own executor (`recorder.get_instance(hass).async_add_executor_job`).
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import math
@@ -29,8 +30,10 @@ from .engine.series import MinuteSeries, to_minute_series
 
 type FloatArray = npt.NDArray[np.float64]
 
-# Reading in slices keeps memory bounded when the recorder holds months.
-READ_SLICE = timedelta(days=7)
+# Rows per history query. The database driver turns a query's rows into
+# Python objects without letting other threads run, so a large page would
+# stall the event loop; a thousand rows take a few milliseconds.
+PAGE_ROWS = 1000
 
 
 @dataclass(kw_only=True)
@@ -94,34 +97,40 @@ def read_minute_series(
     report = HistoryReport()
     start_s = start.timestamp()
     end_s = end.timestamp()
-    sample_times: list[FloatArray] = []
-    sample_values: list[FloatArray] = []
-    slice_start = start
-    while slice_start < end:
-        slice_end = min(slice_start + READ_SLICE, end)
+    state_times = array("d")
+    state_values = array("d")
+    page_start = start
+    first_page = True
+    while True:
         states = history.state_changes_during_period(
             hass,
-            slice_start,
-            slice_end,
+            page_start,
+            end,
             entity_id,
             no_attributes=False,
-            include_start_time_state=True,
+            limit=PAGE_ROWS,
+            include_start_time_state=first_page,
         ).get(entity_id, [])
-        report.states += len(states)
-        times = np.array(
-            [max(s.last_changed.timestamp(), slice_start.timestamp()) for s in states],
-            dtype=np.float64,
+        for state in states:
+            # A page starts at the previous page's last row, which the query
+            # may return again (its time went through a float and back).
+            if not first_page and state.last_changed <= page_start:
+                continue
+            report.states += 1
+            state_times.append(max(state.last_changed.timestamp(), start_s))
+            state_values.append(reading_of(state, report))
+        if len(states) < PAGE_ROWS:
+            break
+        page_start = max(
+            states[-1].last_changed, page_start + timedelta(microseconds=1)
         )
-        values = np.array([reading_of(s, report) for s in states], dtype=np.float64)
-        # The state at the slice's start may repeat the previous slice's last.
-        order = np.argsort(times, kind="stable")
-        times, values = held_samples(times[order], values[order], slice_end.timestamp())
-        sample_times.append(times)
-        sample_values.append(values)
-        slice_start = slice_end
+        first_page = False
 
-    times = np.concatenate(sample_times) if sample_times else np.empty(0)
-    values = np.concatenate(sample_values) if sample_values else np.empty(0)
+    times, values = held_samples(
+        np.frombuffer(state_times, dtype=np.float64),
+        np.frombuffer(state_values, dtype=np.float64),
+        end_s,
+    )
     keep = (times >= start_s) & (times < end_s)
     if not np.any(keep & np.isfinite(values)):
         return None, report

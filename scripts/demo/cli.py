@@ -178,6 +178,18 @@ def link_integration(config_dir: Path) -> None:
     link.symlink_to(target, target_is_directory=True)
 
 
+def port_free(port: int, *, lan: bool) -> bool:
+    """Return whether the web server's port can be bound now."""
+    host = "" if lan else "127.0.0.1"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _lan_address() -> str | None:
     """Return this machine's address on its network (no packet is sent)."""
     try:
@@ -293,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.prepare_only:
         return 0
 
+    if not port_free(args.port, lan=args.lan):
+        # Home Assistant would fall back to another port by itself.
+        _print(f"error: port {args.port} is in use; choose another with --port")
+        return 2
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     url = f"http://127.0.0.1:{args.port}"

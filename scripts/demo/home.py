@@ -426,7 +426,6 @@ def configuration_yaml(city: City, country: str | None) -> str:
         "  elevation: 0",
         f"  time_zone: {city.time_zone}",
         "  unit_system: metric",
-        "  currency: EUR",
         "  language: en",
     ]
     if country is not None:

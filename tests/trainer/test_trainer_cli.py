@@ -16,9 +16,8 @@ from workbench_data import LOCATION_ARGS, SUNNYVALE, TRAINING_UNTIL
 from lighting_replay_engine.hmm import CategoricalHMM
 from lighting_replay_engine.model import HomeModel
 from lighting_replay_engine.simulate import DEFAULT_ROOMS
-from lighting_replay_engine.training import TrainingOptions
+from lighting_replay_engine.training import TrainingOptions, prepare_room
 from lighting_replay_engine.zones import Zone
-from lighting_replay_trainer.backends import room_sequences
 from lighting_replay_trainer.cli import build_parser, main
 from lighting_replay_trainer.sources import read_csv
 
@@ -162,9 +161,13 @@ def test_hmmlearn_backend_saves_the_same_format(
             SUNNYVALE.tzinfo,
         ).timestamp()
         kept = data.timestamps_s < until
-        sequences = room_sequences(
-            room, data.timestamps_s[kept], data.lux[kept], SUNNYVALE, options
-        )
+        sequences = prepare_room(
+            data.timestamps_s[kept],
+            data.lux[kept],
+            SUNNYVALE,
+            options,
+            levels=room.levels,
+        ).sequences
         for zone, zone_model in room.zones.items():
             if zone_model is None:
                 assert zone not in sequences

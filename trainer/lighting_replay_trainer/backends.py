@@ -13,18 +13,13 @@ import math
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from lighting_replay_engine.hmm import CategoricalHMM
 from lighting_replay_engine.model import RoomModel
-from lighting_replay_engine.sequences import Sequences, split_sequences
-from lighting_replay_engine.series import smooth, to_minute_series
-from lighting_replay_engine.training import TrainingOptions, lamp_on_off, train_room
-from lighting_replay_engine.zones import (
-    Location,
-    Zone,
-    solar_elevation,
-    zones_of_minutes,
-)
+from lighting_replay_engine.sequences import Sequences
+from lighting_replay_engine.training import TrainingOptions, train_room
+from lighting_replay_engine.zones import Location, Zone
 
 BACKENDS: Final = ("engine", "hmmlearn")
 """Names accepted by `--backend`."""
@@ -35,77 +30,40 @@ N_SYMBOLS: Final = 2
 
 def train(
     room: str,
-    timestamps_s: np.ndarray,
-    lux: np.ndarray,
+    timestamps_s: npt.NDArray[np.float64],
+    lux: npt.NDArray[np.float64],
     location: Location,
     options: TrainingOptions,
     backend: str = "engine",
 ) -> RoomModel:
     """Train one room with the chosen backend.
 
+    Both backends go through the engine's `train_room` (series, levels,
+    zones, sequences, statistics); hmmlearn only replaces the zone fitter.
     Raises the engine's `NotEnoughData` when the room has too little data.
     """
     if backend == "engine":
         model = train_room(room, timestamps_s, lux, location, options)
-        return replace(model, settings={**model.settings, "backend": "engine"})
-    if backend != "hmmlearn":
+    elif backend == "hmmlearn":
+        model = train_room(
+            room, timestamps_s, lux, location, options, fit_zone=_fit_zone_hmmlearn
+        )
+    else:
         raise ValueError(f"unknown backend {backend!r} (choose from {BACKENDS})")
-    # The engine learns everything but the HMMs (levels, zones, statistics);
-    # a one-state fit there is instant and is replaced below.
-    base = train_room(
-        room, timestamps_s, lux, location, replace(options, n_states=1, n_restarts=1)
+    return replace(model, settings={**model.settings, "backend": backend})
+
+
+def _fit_zone_hmmlearn(
+    zone: Zone, sequences: Sequences, options: TrainingOptions
+) -> CategoricalHMM:
+    """Fit a zone for the engine's `train_room`, with hmmlearn."""
+    return fit_hmmlearn(
+        sequences,
+        n_states=options.n_states,
+        n_restarts=options.n_restarts,
+        n_iter=options.n_iter,
+        seed=options.seed + int(zone),
     )
-    sequences = room_sequences(base, timestamps_s, lux, location, options)
-    zones = dict(base.zones)
-    for zone, zone_model in base.zones.items():
-        seqs = sequences.get(zone)
-        if zone_model is None or seqs is None:
-            continue
-        hmm = fit_hmmlearn(
-            seqs,
-            n_states=options.n_states,
-            n_restarts=options.n_restarts,
-            n_iter=options.n_iter,
-            seed=options.seed + int(zone),
-        )
-        zones[zone] = replace(
-            zone_model,
-            hmm=hmm,
-            log_likelihood=float(hmm.score(seqs.X, seqs.lengths)),
-        )
-    settings: dict[str, Any] = {
-        **base.settings,
-        "n_states": _plain_states(options.n_states),
-        "n_restarts": options.n_restarts,
-        "backend": "hmmlearn",
-    }
-    return replace(base, zones=zones, settings=settings)
-
-
-def _plain_states(n_states: int | Iterable[int]) -> int | list[int]:
-    """Return the number of states as JSON-ready data."""
-    return n_states if isinstance(n_states, int) else [int(n) for n in n_states]
-
-
-def room_sequences(
-    model: RoomModel,
-    timestamps_s: np.ndarray,
-    lux: np.ndarray,
-    location: Location,
-    options: TrainingOptions,
-) -> dict[Zone, Sequences]:
-    """Return the on/off sequences per zone a room model was trained on.
-
-    The same steps as the engine's `train_room`, with the model's levels.
-    """
-    series = smooth(
-        to_minute_series(timestamps_s, lux, max_gap_minutes=options.max_gap_minutes),
-        options.window,
-    )
-    elevation = solar_elevation(series.minutes, location)
-    on_off = lamp_on_off(model.levels, series.lux, elevation, options.daylight)
-    zones = zones_of_minutes(series.minutes, location)
-    return split_sequences(on_off, zones, min_length=options.min_sequence_minutes)
 
 
 def fit_hmmlearn(
@@ -161,7 +119,7 @@ def fit_hmmlearn(
     return CategoricalHMM.from_dict(best)
 
 
-def _rows(values: np.ndarray) -> Any:
+def _rows(values: npt.NDArray[np.float64]) -> Any:
     """Return probabilities renormalised to sum to exactly one per row.
 
     hmmlearn's float sums can be off by a few ulps; rows that never got any

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from lighting_replay_engine.model import HomeModel, RoomModel
@@ -29,7 +30,8 @@ from .sources import CSV_COLUMNS, read_csv
 
 
 def write_readings(
-    folder: Path, readings: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    folder: Path,
+    readings: Mapping[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
 ) -> list[Path]:
     """Write simulated readings as capture CSV files, one per room."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from lighting_replay_engine.model import HomeModel, RoomModel
 from lighting_replay_engine.realism import (
@@ -40,15 +41,19 @@ def room_real_days(
     *,
     window: int,
     max_gap_minutes: int,
-) -> dict[date, np.ndarray]:
-    """Return the real on/off days of a room, by the model's levels."""
+) -> dict[date, npt.NDArray[np.float64]]:
+    """Return the real on/off days of a room, by the model's levels.
+
+    A bright minute while the sun is up counts as off: it is daylight as far
+    as the sensor can tell, and the models learn the lamps after dark.
+    """
     series = smooth(
         to_minute_series(
             readings.timestamps_s, readings.lux, max_gap_minutes=max_gap_minutes
         ),
         window,
     )
-    return real_days(on_off_series(levels_of.levels, series), location)
+    return real_days(on_off_series(levels_of.levels, series, location), location)
 
 
 def evaluate_room(

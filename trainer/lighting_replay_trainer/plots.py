@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 import numpy as np
+import numpy.typing as npt
 
 from lighting_replay_engine.levels import Levels, fit_levels
 from lighting_replay_engine.model import HomeModel
@@ -41,11 +42,11 @@ class RoomData:
     """What the figures of one room show."""
 
     room: str
-    timestamps_s: np.ndarray
-    lux: np.ndarray
+    timestamps_s: npt.NDArray[np.float64]
+    lux: npt.NDArray[np.float64]
     smoothed: MinuteSeries
     levels: Levels
-    days: Mapping[date, np.ndarray]
+    days: Mapping[date, npt.NDArray[np.float64]]
     """Real on/off per local day: 1440 minutes, 1 on, 0 off, NaN missing."""
 
 
@@ -135,7 +136,7 @@ def plot_levels(data: RoomData, location: Location, path: Path) -> Path:
 def _day_grid(
     ax: Axes,
     days: Sequence[date],
-    matrix: np.ndarray,
+    matrix: npt.NDArray[np.float64] | npt.NDArray[np.int64],
     colours: Sequence[str],
     location: Location,
 ) -> None:
@@ -214,7 +215,7 @@ def _minute_of_day(moment: datetime, midnight: datetime) -> int:
     return min(max(local.hour * 60 + local.minute, 0), 1440)
 
 
-def _x_of_seconds(stamps_s: np.ndarray) -> np.ndarray:
+def _x_of_seconds(stamps_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Return matplotlib date numbers of epoch seconds."""
     epoch = float(mdates.date2num(datetime(1970, 1, 1, tzinfo=UTC)))  # type: ignore[no-untyped-call]
     return epoch + np.asarray(stamps_s, dtype=np.float64) / 86400.0
@@ -297,7 +298,8 @@ def room_figures(
             except ValueError as err:
                 note(f"room {room} not plotted: {err}")
                 continue
-        days = real_days(on_off_series(levels, smoothed), location)
+        # Daylight is not a lamp: bright minutes with the sun up count as off.
+        days = real_days(on_off_series(levels, smoothed, location), location)
         data = RoomData(
             room=room,
             timestamps_s=room_readings.timestamps_s,

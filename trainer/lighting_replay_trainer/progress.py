@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from tqdm import tqdm  # type: ignore[import-untyped]
+# Without types-tqdm the import is untyped; with it the ignore is unused.
+from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
 
 # tqdm's monitor thread only corrects bars of very slow iterations; without it
 # no thread outlives the work (the command is also used as a library).

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,8 +53,8 @@ class RoomReadings:
     """Lux readings of one room, sorted by time."""
 
     room: str
-    timestamps_s: np.ndarray
-    lux: np.ndarray
+    timestamps_s: npt.NDArray[np.float64]
+    lux: npt.NDArray[np.float64]
 
     def __len__(self) -> int:
         """Return the number of readings."""
@@ -100,7 +101,7 @@ def read_csv(
     out and listed in `Readings.problems` with their line numbers.
     """
     rooms = dict(rooms or {})
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    parts: dict[str, list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]] = {}
     problems: list[RowProblem] = []
     for path in csv_files(paths):
         for sensor, (stamps, lux) in _read_csv_file(path, problems).items():
@@ -117,7 +118,7 @@ def read_csv(
 
 def _read_csv_file(
     path: Path, problems: list[RowProblem]
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     """Read one capture file; append skipped rows to `problems`."""
     name = str(path)
     try:
@@ -177,7 +178,7 @@ def _read_csv_file(
         problems.append(RowProblem(name, line, reason))
 
     keep = ~skip
-    result: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    result: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
     kept_sensors = sensors.to_numpy()[keep]
     kept_stamps = stamps[keep]
     kept_lux = lux[keep]
@@ -187,7 +188,7 @@ def _read_csv_file(
     return result
 
 
-def _blank_lines(path: Path, n_rows: int) -> np.ndarray:
+def _blank_lines(path: Path, n_rows: int) -> npt.NDArray[np.bool_]:
     """Return which data rows are empty lines (these are not reported)."""
     blank = np.zeros(n_rows, dtype=bool)
     with path.open(encoding="utf-8") as handle:
@@ -248,7 +249,9 @@ def _read_rows(path: Path, n_columns: int) -> pd.DataFrame:
         raise SourceError(f"{path}: cannot read ({err})") from err
 
 
-def _sorted_readings(room: str, stamps: np.ndarray, lux: np.ndarray) -> RoomReadings:
+def _sorted_readings(
+    room: str, stamps: npt.NDArray[np.float64], lux: npt.NDArray[np.float64]
+) -> RoomReadings:
     """Return readings sorted by time (stable, so doubled rows keep their order)."""
     order = np.argsort(stamps, kind="stable")
     return RoomReadings(room, stamps[order], lux[order])
@@ -381,7 +384,9 @@ def _number(state: str) -> float:
     return value if math.isfinite(value) else math.nan
 
 
-def _held_readings(rows: list[_StateRow]) -> tuple[np.ndarray, np.ndarray]:
+def _held_readings(
+    rows: list[_StateRow],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Expand state rows into readings, repeating held values once a minute."""
     if not rows:
         return np.empty(0), np.empty(0)

@@ -15,11 +15,13 @@ from .model import (
     ZoneModel,
 )
 from .realism import (
+    COMPONENTS,
     Metrics,
     baseline_fixed_timer,
     baseline_same_weekday_last_week,
     compare,
     generate_days,
+    ks_distance,
     measure,
     on_off_series,
     real_days,
@@ -35,7 +37,15 @@ from .simulate import (
     simulate_household,
     simulate_rooms,
 )
-from .training import NotEnoughData, TrainingOptions, lamp_on_off, train_room
+from .training import (
+    NotEnoughData,
+    PreparedRoom,
+    TrainingOptions,
+    fit_zone_hmm,
+    lamp_on_off,
+    prepare_room,
+    train_room,
+)
 from .zones import (
     DayZones,
     Location,
@@ -48,6 +58,7 @@ from .zones import (
 )
 
 __all__ = [
+    "COMPONENTS",
     "DEFAULT_ROOMS",
     "MODEL_FORMAT",
     "MODEL_VERSION",
@@ -64,6 +75,7 @@ __all__ = [
     "MinuteSeries",
     "ModelError",
     "NotEnoughData",
+    "PreparedRoom",
     "RoomHabits",
     "RoomModel",
     "ScheduleOptions",
@@ -79,12 +91,15 @@ __all__ = [
     "day_zones",
     "fit_best",
     "fit_levels",
+    "fit_zone_hmm",
     "generate_days",
     "kmeans_1d",
+    "ks_distance",
     "lamp_on_off",
     "local_clock",
     "measure",
     "on_off_series",
+    "prepare_room",
     "real_days",
     "sample_day",
     "simulate_household",

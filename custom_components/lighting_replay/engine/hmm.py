@@ -368,7 +368,8 @@ def _estep_steps(
     trans_t = np.ascontiguousarray(trans.T)
     emit_t = np.ascontiguousarray(emit.T)
     safe = np.where(sums > 0, sums, np.inf)
-    beta = np.zeros((t_max, n_seq, k))
+    # Annotated: numpy 2.2 and 2.3 type np.minimum's result differently.
+    beta: FloatArray = np.zeros((t_max, n_seq, k))
     cols = np.arange(n_seq)
     beta[lay.lengths - 1, cols] = (1.0 / safe[lay.lengths - 1, cols])[:, None]
     with np.errstate(over="ignore"):

@@ -90,7 +90,7 @@ def kmeans_1d(
     and the seed: one start from the quantiles plus ``N_RANDOM_STARTS``
     k-means++ starts drawn from ``seed``; the start with the lowest inertia
     wins. With fewer than ``k`` distinct values, those values are the centres
-    (so fewer than ``k`` are returned). No value at all raises ``ValueError``.
+    (so fewer than ``k`` are returned; also when two centres coincide). No value at all raises ``ValueError``.
     """
     if k < 1:
         raise ValueError("k must be at least 1")
@@ -114,7 +114,9 @@ def kmeans_1d(
             best_inertia
         ):
             best, best_inertia = centres, inertia
-    return np.sort(best)
+    # Values far below the prefix sums' precision (1e-100 next to 1) can
+    # leave two centres equal; one of them is enough.
+    return np.unique(best)
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,8 +2,10 @@
 
 The steps follow the original system: a one-minute series, a sliding mean,
 K-Means light levels, on/off per minute, the zones of the day, sequences
-split at zone changes and gaps, and an HMM per zone. The on-threshold is
-found from the readings after dark unless it is given.
+split at zone changes and gaps (all of these in ``prepare_room``, the only
+place they are written), and an HMM per zone (``fit_zone_hmm``, or any
+fitter passed to ``train_room``). The on-threshold is found from the
+readings after dark unless it is given.
 
 Daylight reaches the sensors, so while the sun is up a bright minute may be
 the sun rather than a lamp. ``TrainingOptions.daylight`` says which minutes
@@ -30,23 +32,35 @@ off in such a zone (there is nothing to replay).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
 
-from .hmm import fit_best
+from .hmm import CategoricalHMM, fit_best
 from .levels import DEFAULT_LEVELS, Levels, fit_levels
 from .model import RoomModel, ZoneModel
-from .sequences import DEFAULT_MIN_LENGTH, split_sequences
-from .series import DEFAULT_WINDOW, smooth, to_minute_series
-from .zones import DARK_ELEVATION_DEG, Location, Zone, solar_elevation, zones_of_minutes
+from .sequences import DEFAULT_MIN_LENGTH, Sequences, split_by_label, split_sequences
+from .series import DEFAULT_WINDOW, MinuteSeries, smooth, to_minute_series
+from .zones import (
+    DARK_ELEVATION_DEG,
+    Location,
+    Zone,
+    local_clock,
+    solar_elevation,
+    zones_of_minutes,
+)
 
 #: What a bright minute in daylight counts as (see the module's docstring).
 DAYLIGHT_RULES = ("after_dark", "unknown", "off", "keep")
 #: Minutes of a day; "days of data" is usable minutes divided by this.
 MINUTES_PER_DAY = 1440
+#: Shortest part of a zone with a model of its own.
+MIN_PART_MINUTES = 30
+#: A part of a zone gets its own model from this many sequences on.
+MIN_PART_SEQUENCES = 3
 
 
 class NotEnoughData(Exception):
@@ -68,7 +82,9 @@ class TrainingOptions:
     ``n_states`` is the number of hidden states per zone, or a range of
     numbers to choose from by BIC. ``min_days`` is the least data accepted,
     in days of usable minutes; ``min_sequence_minutes`` the shortest
-    sequence kept.
+    sequence kept. ``part_minutes`` (a divisor of 1440, or 0 for none)
+    cuts each zone by the local clock into parts of that length, each with
+    an HMM of its own beside the zone's (see the module's docstring).
     """
 
     window: int = DEFAULT_WINDOW
@@ -82,11 +98,19 @@ class TrainingOptions:
     n_iter: int = 100
     min_sequence_minutes: int = DEFAULT_MIN_LENGTH
     daylight: str = "after_dark"
+    part_minutes: int = 0
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work."""
         if self.daylight not in DAYLIGHT_RULES:
             raise ValueError(f"daylight must be one of {DAYLIGHT_RULES}")
+        if self.part_minutes and (
+            self.part_minutes < MIN_PART_MINUTES or MINUTES_PER_DAY % self.part_minutes
+        ):
+            raise ValueError(
+                f"part_minutes must be 0 or a divisor of {MINUTES_PER_DAY} "
+                f"of at least {MIN_PART_MINUTES}"
+            )
         if self.window < 1 or self.n_levels < 2 or self.max_gap_minutes < 0:
             raise ValueError("window >= 1, n_levels >= 2, max_gap_minutes >= 0")
         if self.n_restarts < 1 or self.min_days < 0:
@@ -118,17 +142,49 @@ def lamp_on_off(
     return state
 
 
-def train_room(
-    room: str,
+@dataclass(frozen=True, eq=False)
+class PreparedRoom:
+    """A room's readings made ready for its zone models (see ``prepare_room``).
+
+    ``series`` is the smoothed one-minute series; ``elevation``, ``level``,
+    ``on_off`` (1/0/-1 after the daylight rule) and ``zones`` hold one value
+    per minute of it; ``sequences`` are the training sequences per zone;
+    ``n_valid`` counts the usable minutes, ``days`` is that in days. With
+    ``part_minutes``, ``part_sequences`` holds the sequences of each part
+    of a zone, keyed by the zone and the local clock minute the part starts.
+    """
+
+    series: MinuteSeries
+    elevation: npt.NDArray[np.float64]
+    levels: Levels
+    level: npt.NDArray[np.int8]
+    on_off: npt.NDArray[np.int8]
+    zones: npt.NDArray[np.int8]
+    sequences: dict[Zone, Sequences]
+    n_valid: int
+    days: float
+    part_sequences: dict[tuple[Zone, int], Sequences] = field(default_factory=dict)
+
+
+#: Fits the HMM of one zone: ``(zone, sequences, options) -> CategoricalHMM``.
+type ZoneFitter = Callable[[Zone, Sequences, TrainingOptions], CategoricalHMM]
+
+
+def prepare_room(
     timestamps_s: npt.ArrayLike,
     lux: npt.ArrayLike,
     location: Location,
     options: TrainingOptions | None = None,
-) -> RoomModel:
-    """Learn a room's lamp habits from its lux readings.
+    *,
+    levels: Levels | None = None,
+) -> PreparedRoom:
+    """Run every step of training before the HMMs; the one place they are.
 
-    ``timestamps_s`` are UTC epoch seconds. Raises ``NotEnoughData`` when
-    there are fewer than ``options.min_days`` days of usable minutes.
+    Readings to a one-minute series, the sliding mean, the light levels
+    (fitted, unless ``levels`` is given, e.g. a trained model's), on/off
+    per minute with the daylight rule, the zones and the sequences per
+    zone. Raises ``NotEnoughData`` when there are fewer than
+    ``options.min_days`` days of usable minutes.
     """
     opts = options if options is not None else TrainingOptions()
     try:
@@ -140,44 +196,102 @@ def train_room(
             raise NotEnoughData(0.0, opts.min_days) from err
         raise
     smoothed = smooth(series, opts.window)
-    valid = smoothed.valid
-    n_valid = int(np.count_nonzero(valid))
+    n_valid = int(np.count_nonzero(smoothed.valid))
     days = n_valid / MINUTES_PER_DAY
     if days < opts.min_days or n_valid == 0:
         raise NotEnoughData(round(days, 2), opts.min_days)
 
     minutes = smoothed.minutes
     elevation = solar_elevation(minutes, location)
-    dark = elevation < DARK_ELEVATION_DEG
-    levels = fit_levels(
-        smoothed.lux,
-        after_dark=dark,
-        k=opts.n_levels,
-        on_level=opts.on_level,
-        seed=opts.seed,
-    )
-    level = levels.assign(smoothed.lux)
+    if levels is None:
+        levels = fit_levels(
+            smoothed.lux,
+            after_dark=elevation < DARK_ELEVATION_DEG,
+            k=opts.n_levels,
+            on_level=opts.on_level,
+            seed=opts.seed,
+        )
     on_off = lamp_on_off(levels, smoothed.lux, elevation, opts.daylight)
     zones = zones_of_minutes(minutes, location)
-    sequences = split_sequences(on_off, zones, min_length=opts.min_sequence_minutes)
+    part_sequences: dict[tuple[Zone, int], Sequences] = {}
+    if opts.part_minutes:
+        part = local_clock(minutes, location)[2] // opts.part_minutes
+        n_parts = MINUTES_PER_DAY // opts.part_minutes
+        labelled = split_by_label(
+            on_off,
+            zones.astype(np.int64) * n_parts + np.minimum(part, n_parts - 1),
+            min_length=opts.min_sequence_minutes,
+        )
+        part_sequences = {
+            (Zone(label // n_parts), (label % n_parts) * opts.part_minutes): seqs
+            for label, seqs in labelled.items()
+        }
+    return PreparedRoom(
+        series=smoothed,
+        elevation=elevation,
+        levels=levels,
+        level=levels.assign(smoothed.lux),
+        on_off=on_off,
+        zones=zones,
+        sequences=split_sequences(on_off, zones, min_length=opts.min_sequence_minutes),
+        n_valid=n_valid,
+        days=days,
+        part_sequences=part_sequences,
+    )
+
+
+def fit_zone_hmm(
+    zone: Zone, sequences: Sequences, options: TrainingOptions
+) -> CategoricalHMM:
+    """Fit a zone's HMM with the engine (``fit_best``): the default fitter."""
+    return fit_best(
+        sequences.X,
+        sequences.lengths,
+        n_components=options.n_states,
+        n_restarts=options.n_restarts,
+        n_iter=options.n_iter,
+        n_features=2,
+        random_state=options.seed + int(zone),
+    )
+
+
+def train_room(
+    room: str,
+    timestamps_s: npt.ArrayLike,
+    lux: npt.ArrayLike,
+    location: Location,
+    options: TrainingOptions | None = None,
+    *,
+    fit_zone: ZoneFitter | None = None,
+) -> RoomModel:
+    """Learn a room's lamp habits from its lux readings.
+
+    ``timestamps_s`` are UTC epoch seconds. Raises ``NotEnoughData`` when
+    there are fewer than ``options.min_days`` days of usable minutes.
+    ``fit_zone`` fits each zone's HMM (default ``fit_zone_hmm``); another
+    fitter (the trainer's hmmlearn backend) gets the same sequences.
+    """
+    opts = options if options is not None else TrainingOptions()
+    fitter = fit_zone if fit_zone is not None else fit_zone_hmm
+    prepared = prepare_room(timestamps_s, lux, location, opts)
+    levels = prepared.levels
+    zones = prepared.zones
+    on_off = prepared.on_off
 
     zone_models: dict[Zone, ZoneModel | None] = {}
     for zone in Zone:
-        seqs = sequences.get(zone)
+        seqs = prepared.sequences.get(zone)
         if seqs is None:
             zone_models[zone] = None
             continue
-        hmm = fit_best(
-            seqs.X,
-            seqs.lengths,
-            n_components=opts.n_states,
-            n_restarts=opts.n_restarts,
-            n_iter=opts.n_iter,
-            n_features=2,
-            random_state=opts.seed + int(zone),
-        )
+        hmm = fitter(zone, seqs, opts)
+        parts = {
+            start: fitter(zone, part_seqs, opts)
+            for (part_zone, start), part_seqs in sorted(prepared.part_sequences.items())
+            if part_zone == zone and part_seqs.n_sequences >= MIN_PART_SEQUENCES
+        }
         in_zone_on = (zones == zone) & (on_off == 1)
-        counts = np.bincount(level[in_zone_on], minlength=levels.n_levels)
+        counts = np.bincount(prepared.level[in_zone_on], minlength=levels.n_levels)
         present = (zones == zone) & (on_off >= 0)
         zone_models[zone] = ZoneModel(
             hmm=hmm,
@@ -187,8 +301,12 @@ def train_room(
             on_level_counts=tuple(int(c) for c in counts),
             on_fraction=float(np.count_nonzero(in_zone_on))
             / max(1, int(np.count_nonzero(present))),
+            parts=parts,
+            part_minutes=opts.part_minutes if parts else 0,
         )
 
+    minutes = prepared.series.minutes
+    valid = prepared.series.valid
     first = int(minutes[valid][0])
     last = int(minutes[valid][-1])
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
@@ -202,8 +320,8 @@ def train_room(
         zones=zone_models,
         data_start=epoch + timedelta(minutes=first),
         data_end=epoch + timedelta(minutes=last + 1),
-        n_samples=n_valid,
-        days_of_data=round(days, 3),
+        n_samples=prepared.n_valid,
+        days_of_data=round(prepared.days, 3),
         trained_at=datetime.now(UTC).replace(microsecond=0),
         settings=settings,
     )
