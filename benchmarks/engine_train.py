@@ -9,35 +9,181 @@ true lamp days is averaged. The fixed timer and "same weekday last week"
 baselines are scored the same way; the replay once from the true lamp days
 (the best a replay can do) and once from the days as the sensor saw them.
 
-Run: ``python benchmarks/engine_train.py [--quick]``. The last line is
-``RESULT key=value ...``.
+Held-out days (``--held-out``): the score of days generated for days the
+model did not learn from. Simulated: 28 days learned, the next 14 scored
+against the true lamps (4 seasons x 4 households, 5 draws). Real (the July
+2016 recordings in ``<project root>/../shared/data``, skipped if absent):
+three folds, each learning 7 of the 10 recorded days and scoring the other 3
+(20 draws). The real days are the sensor's view (daylight counts as off), so
+they are scored twice: as the trainer's ``evaluate`` does, and with the
+generated and timer days seen the same way (minutes with the sun above
+civil dusk count as off), which compares like with like.
+
+Run: ``python benchmarks/engine_train.py [--quick] [--held-out]``. The last
+line is ``RESULT key=value ...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
+from pathlib import Path
 import time
 
 import numpy as np
 
+from lighting_replay_engine.model import RoomModel
 from lighting_replay_engine.realism import (
+    COMPONENTS,
     baseline_fixed_timer,
     baseline_same_weekday_last_week,
     compare,
     generate_days,
+    on_off_series,
     real_days,
 )
 from lighting_replay_engine.series import MinuteSeries, smooth, to_minute_series
 from lighting_replay_engine.simulate import simulate_rooms
 from lighting_replay_engine.training import TrainingOptions, lamp_on_off, train_room
-from lighting_replay_engine.zones import Location, solar_elevation
+from lighting_replay_engine.zones import (
+    DARK_ELEVATION_DEG,
+    Location,
+    local_clock,
+    local_midnight,
+    solar_elevation,
+)
 
 BERLIN = Location(52.52, 13.40, "Europe/Berlin")
 SEASONS = (date(2024, 3, 4), date(2024, 6, 3), date(2024, 9, 2), date(2024, 11, 4))
 #: The training's daylight rules; "keep" is what the original system did.
 RULES = ("after_dark", "unknown", "off", "keep")
+SUNNYVALE = Location(37.37, -122.04, "America/Los_Angeles")
+REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REAL_ROOMS = ("front-room", "back-room", "dining-room")
+#: The recorded local days; each fold scores three and learns the others.
+REAL_DAYS = tuple(date(2016, 7, d) for d in (1, 2, 3, 18, 19, 20, 21, 22, 23, 24))
+REAL_FOLDS = ((22, 23, 24), (18, 19, 20), (1, 2, 3))
+KEYS = (*COMPONENTS, "score")
+
+type Days = dict[date, np.ndarray]
+
+
+def _mean(results: list[dict[str, float]]) -> dict[str, float]:
+    """Return the mean of each distance."""
+    return {key: float(np.mean([r[key] for r in results])) for key in KEYS}
+
+
+def _daylight_off(days: Days, location: Location) -> Days:
+    """Return the days as the sensor sees them: sun above dusk counts as off."""
+    out = {}
+    for day, row in days.items():
+        minutes = np.arange(
+            local_midnight(day, location),
+            local_midnight(day + timedelta(days=1), location),
+        )
+        wall = np.clip(local_clock(minutes, location)[2], 0, 1439)
+        seen = np.asarray(row, dtype=np.float64).copy()
+        seen[wall[solar_elevation(minutes, location) >= DARK_ELEVATION_DEG]] = 0.0
+        out[day] = seen
+    return out
+
+
+def _score(
+    real: Days,
+    model: RoomModel,
+    location: Location,
+    draws: int,
+    *,
+    sensor_view: bool = False,
+) -> dict[str, float]:
+    """Return the mean distances of ``draws`` generated sets of the real days."""
+    results = []
+    for draw in range(draws):
+        rng = np.random.default_rng(draw)
+        generated = generate_days(model, sorted(real), location, rng=rng)
+        if sensor_view:
+            generated = _daylight_off(generated, location)
+        results.append(compare(real, generated))
+    return _mean(results)
+
+
+def held_out_simulated(options: TrainingOptions) -> dict[str, dict[str, float]]:
+    """Learn 28 simulated days, score the next 14 against the true lamps."""
+    model_scores, timer_scores = [], []
+    for season in SEASONS:
+        for seed in (7, 8, 9, 10):
+            house = simulate_rooms(BERLIN, season, 42, seed=seed)
+            first_test = season + timedelta(days=28)
+            cut_s = local_midnight(first_test, BERLIN) * 60.0
+            for name, room in house.items():
+                learn = room.timestamps_s < cut_s
+                model = train_room(
+                    name, room.timestamps_s[learn], room.lux[learn], BERLIN, options
+                )
+                lamps = MinuteSeries(room.start_minute, room.lamp_on.astype(float))
+                truth = {
+                    d: v for d, v in real_days(lamps, BERLIN).items() if d >= first_test
+                }
+                model_scores.append(_score(truth, model, BERLIN, 5))
+                timer = baseline_fixed_timer(sorted(truth), BERLIN)
+                timer_scores.append(compare(truth, timer))
+    return {"model": _mean(model_scores), "timer": _mean(timer_scores)}
+
+
+def _read_room(room: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return (UTC epoch seconds, lux) of a real recording (every row)."""
+    times, values = [], []
+    path = REAL_DATA / "thingflow-lux" / f"{room}.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            times.append(float(row["timestamp"]))
+            values.append(float(row["value"]))
+    return np.asarray(times), np.asarray(values)
+
+
+def held_out_real(options: TrainingOptions) -> dict[str, dict[str, float]] | None:
+    """Learn 7 recorded days, score the 3 others; three folds, three rooms."""
+    if not (REAL_DATA / "thingflow-lux").is_dir():
+        return None
+    scores: dict[str, list[dict[str, float]]] = {
+        "model": [],
+        "timer": [],
+        "model_sensor_view": [],
+        "timer_sensor_view": [],
+    }
+    tz = SUNNYVALE.tzinfo
+    for room in REAL_ROOMS:
+        times, lux = _read_room(room)
+        local_day = np.array([datetime.fromtimestamp(t, tz).date() for t in times])
+        smoothed = smooth(to_minute_series(times, lux))
+        for fold in REAL_FOLDS:
+            test_days = [date(2016, 7, d) for d in fold]
+            learn = np.isin(local_day, [d for d in REAL_DAYS if d not in test_days])
+            model = train_room(room, times[learn], lux[learn], SUNNYVALE, options)
+            real_all = real_days(
+                on_off_series(model.levels, smoothed, SUNNYVALE), SUNNYVALE
+            )
+            real = {d: real_all[d] for d in test_days if d in real_all}
+            timer = baseline_fixed_timer(sorted(real), SUNNYVALE)
+            scores["model"].append(_score(real, model, SUNNYVALE, 20))
+            scores["timer"].append(compare(real, timer))
+            scores["model_sensor_view"].append(
+                _score(real, model, SUNNYVALE, 20, sensor_view=True)
+            )
+            scores["timer_sensor_view"].append(
+                compare(real, _daylight_off(timer, SUNNYVALE))
+            )
+    return {name: _mean(values) for name, values in scores.items()}
+
+
+def _print_held_out(title: str, results: dict[str, dict[str, float]]) -> None:
+    """Print the distances of each method, one line each."""
+    print(title)
+    for method, distances in results.items():
+        parts = " ".join(f"{k}={distances[k]:.3f}" for k in KEYS)
+        print(f"  {method:18s} {parts}")
 
 
 def main() -> None:
@@ -45,6 +191,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one season, one seed")
     parser.add_argument("--days", type=int, default=35)
+    parser.add_argument(
+        "--held-out", action="store_true", help="score days not learned from"
+    )
     args = parser.parse_args()
     seasons = SEASONS[2:3] if args.quick else SEASONS
     seeds = (7,) if args.quick else (7, 8)
@@ -105,11 +254,25 @@ def main() -> None:
         print(f"  {variant:14s} {np.mean(values):.3f}  (n={len(values)})")
     mean_train = float(np.mean(train_seconds))
     print(f"train one room ({args.days} days, 1 restart): {mean_train:.2f} s")
+    held_out: dict[str, float] = {}
+    if args.held_out:
+        simulated = held_out_simulated(options)
+        _print_held_out("held-out simulated days (against the true lamps)", simulated)
+        held_out["held_out_sim"] = simulated["model"]["score"]
+        held_out["held_out_sim_timer"] = simulated["timer"]["score"]
+        real = held_out_real(options)
+        if real is None:
+            print(f"held-out real days: no recordings at {REAL_DATA}")
+        else:
+            _print_held_out("held-out real days (3 folds x 3 rooms)", real)
+            for method, distances in real.items():
+                held_out[f"held_out_real_{method}"] = distances["score"]
     print(
         "RESULT "
         f"simulate_90d_3rooms_s={simulate_s:.3f} "
         f"train_room_s={mean_train:.2f} "
         + " ".join(f"score_{k}={np.mean(v):.3f}" for k, v in scores.items())
+        + "".join(f" score_{k}={v:.3f}" for k, v in held_out.items())
     )
 
 

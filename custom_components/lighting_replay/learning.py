@@ -6,8 +6,9 @@ the recorder's executor, file I/O and training to Home Assistant's executor.
 
 When learning runs:
 - at setup, once Home Assistant has started: rooms without a model of their
-  own (or with one older than a day) are trained, the others only bring
-  their archive up to date;
+  own, with one older than 20 hours, or whose levels or on/off threshold
+  settings changed since are trained; the others only bring their archive
+  up to date;
 - every hour: archives are brought up to date and data quality is checked;
 - every night at 03:17 local time: every room is trained again (a room
   with an imported model only once its archive holds as many days);
@@ -243,8 +244,10 @@ class Learning:
         """Load saved models and forget files of rooms that were removed."""
         self._meta_data = await self._meta.async_load() or {}
         sources: dict[str, str] = self._meta_data.setdefault("sources", {})
+        trained_with: dict[str, Any] = self._meta_data.setdefault("trained_with", {})
         for subentry_id in [s for s in sources if s not in self.rooms]:
             sources.pop(subentry_id)
+            trained_with.pop(subentry_id, None)
         await self.hass.async_add_executor_job(self._remove_orphans)
         for subentry_id, room in self.rooms.items():
             await self._async_read_archive(subentry_id)
@@ -324,7 +327,11 @@ class Learning:
                 or room.source is ModelSource.FALLBACK
                 or (
                     room.source is ModelSource.LEARNED
-                    and now - room.model.trained_at > RETRAIN_AFTER
+                    and (
+                        now - room.model.trained_at > RETRAIN_AFTER
+                        or self._trained_with(subentry_id)
+                        != self._training_settings(subentry_id)
+                    )
                 )
             ):
                 await self.async_train_room(subentry_id)
@@ -531,7 +538,26 @@ class Learning:
         home = HomeModel(self.location, {room.config.name: model})
         await self.hass.async_add_executor_job(self._write_model, subentry_id, home)
         self._meta_data.setdefault("sources", {})[subentry_id] = source.value
+        self._meta_data.setdefault("trained_with", {})[subentry_id] = (
+            self._training_settings(subentry_id)
+        )
         await self._meta.async_save(self._meta_data)
+
+    def _training_settings(self, subentry_id: str) -> dict[str, Any]:
+        """Return the settings that shape a room's model (a change retrains)."""
+        room = self.rooms[subentry_id].config
+        return {
+            "n_levels": self.settings.n_levels,
+            "on_level": room.on_level,
+            "on_lux": room.on_lux,
+        }
+
+    def _trained_with(self, subentry_id: str) -> dict[str, Any] | None:
+        """Return the settings the room's saved model was trained with."""
+        trained_with: dict[str, Any] | None = self._meta_data.get(
+            "trained_with", {}
+        ).get(subentry_id)
+        return trained_with
 
     def _write_model(self, subentry_id: str, home: HomeModel) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -7,14 +7,18 @@ from datetime import date
 import numpy as np
 import pytest
 
+from lighting_replay_engine.hmm import CategoricalHMM
 from lighting_replay_engine.levels import Levels
 from lighting_replay_engine.model import HomeModel
 from lighting_replay_engine.schedule import sample_day
+from lighting_replay_engine.sequences import Sequences
 from lighting_replay_engine.simulate import SimulatedRoom, simulate_rooms
 from lighting_replay_engine.training import (
     NotEnoughData,
     TrainingOptions,
+    fit_zone_hmm,
     lamp_on_off,
+    prepare_room,
     train_room,
 )
 from lighting_replay_engine.zones import Location, Zone, day_zones, local_clock
@@ -179,3 +183,41 @@ def test_training_is_deterministic(
     a_dict.pop("trained_at")
     b_dict.pop("trained_at")
     assert a_dict == b_dict
+
+
+def test_training_learns_from_the_prepared_sequences(
+    household: dict[str, SimulatedRoom], berlin: Location
+) -> None:
+    """``train_room`` fits exactly the sequences ``prepare_room`` makes.
+
+    A fitter passed as ``fit_zone`` sees each zone's sequences once, and a
+    trained model's levels give the same sequences again.
+    """
+    sim = household["living_room"]
+    options = TrainingOptions(n_restarts=1, n_iter=10)
+    prepared = prepare_room(sim.timestamps_s, sim.lux, berlin, options)
+    seen: dict[Zone, Sequences] = {}
+
+    def fit(zone: Zone, seqs: Sequences, opts: TrainingOptions) -> CategoricalHMM:
+        seen[zone] = seqs
+        return fit_zone_hmm(zone, seqs, opts)
+
+    model = train_room(
+        "living_room", sim.timestamps_s, sim.lux, berlin, options, fit_zone=fit
+    )
+    assert set(seen) == set(prepared.sequences)
+    assert Zone.EVENING in seen
+    for zone, seqs in prepared.sequences.items():
+        np.testing.assert_array_equal(seen[zone].X, seqs.X)
+        np.testing.assert_array_equal(seen[zone].lengths, seqs.lengths)
+        zone_model = model.zones[zone]
+        assert zone_model is not None
+        assert zone_model.n_samples == seqs.n_samples
+        assert zone_model.hmm.n_components == 5
+    np.testing.assert_array_equal(model.levels.centres, prepared.levels.centres)
+    assert model.n_samples == prepared.n_valid
+    # With the model's levels (here: another on-level) nothing is refitted.
+    other = Levels(model.levels.centres, model.levels.n_levels - 1)
+    again = prepare_room(sim.timestamps_s, sim.lux, berlin, options, levels=other)
+    assert again.levels is other
+    assert np.count_nonzero(again.on_off == 1) < np.count_nonzero(prepared.on_off == 1)

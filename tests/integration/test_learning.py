@@ -20,6 +20,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_purge_done,
+    async_wait_recording_done,
 )
 
 from custom_components.lighting_replay import learning as learning_module
@@ -440,3 +441,56 @@ async def test_archive_is_bounded(
     assert len(series) <= 30 * 1440
     assert series.end_minute - series.start_minute <= 30 * 1440
     assert np.isfinite(series.lux[-1])
+
+
+@pytest.mark.parametrize("history_days", [5])
+async def test_changed_threshold_retrains(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A room whose on level changes is trained again when it reloads."""
+    entry = mock_config_entry
+    await async_setup_integration(hass, entry)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.model.levels.on_level == 1
+    subentry = entry.subentries[ROOM_SUBENTRY_ID]
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "on_level": 2}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.status is ModelStatus.TRAINED
+    assert room.model.levels.on_level == 2
+
+    # A lux threshold picks the first level whose centre reaches it.
+    centres = room.model.levels.centres
+    on_lux = float((centres[2] + centres[3]) / 2)
+    subentry = entry.subentries[ROOM_SUBENTRY_ID]
+    data = {k: v for k, v in subentry.data.items() if k != "on_level"}
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**data, "on_lux": on_lux}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.model.levels.on_level == 3
+
+
+@pytest.mark.parametrize("history_days", [5])
+async def test_renamed_sensor_keeps_its_history(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """After a rename the recorder's history and the archive still serve."""
+    entity_registry.async_update_entity(
+        LUX_ENTITY, new_entity_id="sensor.lounge_illuminance"
+    )
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+    await async_setup_integration(hass, mock_config_entry)
+    room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.config.lux_entity_id(hass) == "sensor.lounge_illuminance"
+    assert room.status is ModelStatus.TRAINED
+    assert room.model.days_of_data > 4

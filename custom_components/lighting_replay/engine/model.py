@@ -42,10 +42,7 @@ class ZoneModel:
     ``hmm`` emits 0 (off) and 1 (on) per minute. ``on_level_counts[i]``
     counts the minutes seen at level ``i`` while on in this zone: the levels
     a sampled "on" interval is given. ``log_likelihood`` is the model's
-    log-likelihood of its training sequences. ``parts`` (trained with
-    ``part_minutes``) holds an HMM per part of the zone, keyed by the local
-    clock minute the part starts (``part_minutes`` long); the zone's ``hmm``
-    covers the parts without one.
+    log-likelihood of its training sequences.
     """
 
     hmm: CategoricalHMM
@@ -54,8 +51,6 @@ class ZoneModel:
     log_likelihood: float
     on_level_counts: tuple[int, ...] = ()
     on_fraction: float = 0.0
-    parts: dict[int, CategoricalHMM] = field(default_factory=dict)
-    part_minutes: int = 0
 
     @property
     def log_likelihood_per_sample(self) -> float:
@@ -71,8 +66,6 @@ class ZoneModel:
             "log_likelihood": self.log_likelihood,
             "on_level_counts": list(self.on_level_counts),
             "on_fraction": self.on_fraction,
-            "part_minutes": self.part_minutes,
-            "parts": {str(start): hmm.to_dict() for start, hmm in self.parts.items()},
         }
 
     @classmethod
@@ -81,16 +74,6 @@ class ZoneModel:
         counts = tuple(int(c) for c in data.get("on_level_counts", []))
         if any(c < 0 for c in counts):
             raise ValueError("on_level_counts must not be negative")
-        parts_data = data.get("parts", {})
-        if not isinstance(parts_data, Mapping):
-            raise TypeError("parts must be an object")
-        parts = {
-            int(start): CategoricalHMM.from_dict(hmm)
-            for start, hmm in parts_data.items()
-        }
-        part_minutes = _count(data.get("part_minutes", 0))
-        if parts and not 0 < part_minutes <= 1440:
-            raise ValueError("parts need part_minutes between 1 and 1440")
         return cls(
             hmm=CategoricalHMM.from_dict(data["hmm"]),
             n_sequences=_count(data["n_sequences"]),
@@ -98,8 +81,6 @@ class ZoneModel:
             log_likelihood=_number(data["log_likelihood"]),
             on_level_counts=counts,
             on_fraction=_number(data.get("on_fraction", 0.0)),
-            parts=parts,
-            part_minutes=part_minutes,
         )
 
 

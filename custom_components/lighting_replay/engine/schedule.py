@@ -42,12 +42,11 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-import itertools
 
 import numpy as np
 import numpy.typing as npt
 
-from .model import RoomModel, ZoneModel
+from .model import RoomModel
 from .zones import (
     DayZones,
     Location,
@@ -55,7 +54,6 @@ from .zones import (
     after_dark,
     day_zones,
     epoch_minute,
-    local_clock,
     local_datetime,
 )
 
@@ -282,7 +280,6 @@ def sample_day(
     zone_of = np.zeros(n, dtype=np.int64)
     dark_only = model.settings.get("daylight") == "after_dark"
     dark = after_dark(np.arange(base, base + n), location) if dark_only else None
-    wall: npt.NDArray[np.int64] | None = None
     for zone in Zone:
         lo = zones.bounds_minutes[zone] - base
         hi = zones.bounds_minutes[zone + 1] - base
@@ -297,13 +294,8 @@ def sample_day(
                 continue
             first, last = lo + int(dark_here[0]), lo + int(dark_here[-1]) + 1
         seed = int(rng.integers(0, 2**32))
-        if zone_model.parts:
-            if wall is None:
-                wall = local_clock(np.arange(base, base + n), location)[2]
-            on[first:last] = _sample_parts(zone_model, wall[first:last], seed)
-        else:
-            symbols, _ = zone_model.hmm.sample(last - first, random_state=seed)
-            on[first:last] = np.asarray(symbols).ravel()[: last - first] == 1
+        symbols, _ = zone_model.hmm.sample(last - first, random_state=seed)
+        on[first:last] = np.asarray(symbols).ravel()[: last - first] == 1
         # A lamp on at dusk went on while it was still light, a lamp on at
         # dawn stays on a while: when, the lux could not tell, so at random.
         if first > lo and on[first]:
@@ -347,37 +339,6 @@ def sample_day(
         for s, e, lv in pieces
     )
     return DaySchedule(model.room, day, intervals)
-
-
-def _sample_parts(
-    zone_model: ZoneModel, wall: npt.NDArray[np.int64], seed: int
-) -> npt.NDArray[np.bool_]:
-    """Sample a stretch of a zone part by part (local clock minutes ``wall``).
-
-    Each part uses its own HMM (the zone's where it has none). A part after
-    the first starts in a state drawn from its HMM's start distribution
-    weighted by the odds of the symbol just sampled, so a lamp that is on
-    at a part's end is most likely still on at the next one's start.
-    """
-    rng = np.random.default_rng(seed)
-    out = np.zeros(wall.size, dtype=bool)
-    part = wall // zone_model.part_minutes
-    cuts = np.flatnonzero(np.diff(part)) + 1
-    bounds = [0, *(int(c) for c in cuts), wall.size]
-    previous: int | None = None
-    for lo, hi in itertools.pairwise(bounds):
-        hmm = zone_model.parts.get(
-            int(part[lo]) * zone_model.part_minutes, zone_model.hmm
-        )
-        start = None
-        if previous is not None:
-            odds = hmm.startprob_ * hmm.emissionprob_[:, previous]
-            if odds.sum() > 0:
-                start = odds / odds.sum()
-        symbols, _ = hmm.sample(hi - lo, random_state=rng, startprob=start)
-        out[lo:hi] = symbols == 1
-        previous = int(symbols[-1])
-    return out
 
 
 def _merge(

@@ -68,25 +68,9 @@ def split_sequences(
     one zone; runs shorter than ``min_length`` are dropped. Zones without any
     sequence are absent from the result.
     """
-    by_label = split_by_label(on_off, zones, min_length=min_length)
-    return {z: by_label[int(z)] for z in Zone if int(z) in by_label}
-
-
-def split_by_label(
-    on_off: npt.ArrayLike,
-    labels: npt.ArrayLike,
-    *,
-    min_length: int = DEFAULT_MIN_LENGTH,
-) -> dict[int, Sequences]:
-    """Cut an on/off minute series into sequences per label (any integers).
-
-    As ``split_sequences``, with a label per minute instead of a zone: a
-    sequence ends at a missing minute or where the label changes (the zone
-    parts of the training are labelled this way).
-    """
     state = np.asarray(on_off, dtype=np.int64).ravel()
-    label = np.asarray(labels, dtype=np.int64).ravel()
-    if state.shape != label.shape:
+    zone = np.asarray(zones, dtype=np.int64).ravel()
+    if state.shape != zone.shape:
         raise ValueError("on_off and zones must have the same length")
     if np.any((state < -1) | (state > 1)):
         raise ValueError("on_off holds only 1, 0 and -1")
@@ -94,18 +78,20 @@ def split_by_label(
     if not present.any():
         return {}
     # A run starts where a present minute follows a missing one or a minute
-    # of another label.
+    # of another zone.
     starts_run = present.copy()
-    starts_run[1:] &= ~present[:-1] | (label[1:] != label[:-1])
+    starts_run[1:] &= ~present[:-1] | (zone[1:] != zone[:-1])
     run_id = np.cumsum(starts_run) - 1
     idx = np.flatnonzero(present)
     run_of = run_id[idx]
     run_lengths = np.bincount(run_of)
-    run_label = label[idx[np.searchsorted(run_of, np.arange(run_lengths.size))]]
+    run_zone = zone[idx[np.searchsorted(run_of, np.arange(run_lengths.size))]]
     keep_run = run_lengths >= min_length
-    result: dict[int, Sequences] = {}
-    for value in np.unique(run_label[keep_run]):
-        chosen = keep_run & (run_label == value)
+    result: dict[Zone, Sequences] = {}
+    for z in Zone:
+        chosen = keep_run & (run_zone == int(z))
+        if not chosen.any():
+            continue
         take = chosen[run_of]
-        result[int(value)] = Sequences(state[idx[take]], run_lengths[chosen])
+        result[z] = Sequences(state[idx[take]], run_lengths[chosen])
     return result

@@ -33,7 +33,7 @@ off in such a zone (there is nothing to replay).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -42,25 +42,14 @@ import numpy.typing as npt
 from .hmm import CategoricalHMM, fit_best
 from .levels import DEFAULT_LEVELS, Levels, fit_levels
 from .model import RoomModel, ZoneModel
-from .sequences import DEFAULT_MIN_LENGTH, Sequences, split_by_label, split_sequences
+from .sequences import DEFAULT_MIN_LENGTH, Sequences, split_sequences
 from .series import DEFAULT_WINDOW, MinuteSeries, smooth, to_minute_series
-from .zones import (
-    DARK_ELEVATION_DEG,
-    Location,
-    Zone,
-    local_clock,
-    solar_elevation,
-    zones_of_minutes,
-)
+from .zones import DARK_ELEVATION_DEG, Location, Zone, solar_elevation, zones_of_minutes
 
 #: What a bright minute in daylight counts as (see the module's docstring).
 DAYLIGHT_RULES = ("after_dark", "unknown", "off", "keep")
 #: Minutes of a day; "days of data" is usable minutes divided by this.
 MINUTES_PER_DAY = 1440
-#: Shortest part of a zone with a model of its own.
-MIN_PART_MINUTES = 30
-#: A part of a zone gets its own model from this many sequences on.
-MIN_PART_SEQUENCES = 3
 
 
 class NotEnoughData(Exception):
@@ -82,9 +71,7 @@ class TrainingOptions:
     ``n_states`` is the number of hidden states per zone, or a range of
     numbers to choose from by BIC. ``min_days`` is the least data accepted,
     in days of usable minutes; ``min_sequence_minutes`` the shortest
-    sequence kept. ``part_minutes`` (a divisor of 1440, or 0 for none)
-    cuts each zone by the local clock into parts of that length, each with
-    an HMM of its own beside the zone's (see the module's docstring).
+    sequence kept.
     """
 
     window: int = DEFAULT_WINDOW
@@ -98,19 +85,11 @@ class TrainingOptions:
     n_iter: int = 100
     min_sequence_minutes: int = DEFAULT_MIN_LENGTH
     daylight: str = "after_dark"
-    part_minutes: int = 0
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work."""
         if self.daylight not in DAYLIGHT_RULES:
             raise ValueError(f"daylight must be one of {DAYLIGHT_RULES}")
-        if self.part_minutes and (
-            self.part_minutes < MIN_PART_MINUTES or MINUTES_PER_DAY % self.part_minutes
-        ):
-            raise ValueError(
-                f"part_minutes must be 0 or a divisor of {MINUTES_PER_DAY} "
-                f"of at least {MIN_PART_MINUTES}"
-            )
         if self.window < 1 or self.n_levels < 2 or self.max_gap_minutes < 0:
             raise ValueError("window >= 1, n_levels >= 2, max_gap_minutes >= 0")
         if self.n_restarts < 1 or self.min_days < 0:
@@ -149,9 +128,7 @@ class PreparedRoom:
     ``series`` is the smoothed one-minute series; ``elevation``, ``level``,
     ``on_off`` (1/0/-1 after the daylight rule) and ``zones`` hold one value
     per minute of it; ``sequences`` are the training sequences per zone;
-    ``n_valid`` counts the usable minutes, ``days`` is that in days. With
-    ``part_minutes``, ``part_sequences`` holds the sequences of each part
-    of a zone, keyed by the zone and the local clock minute the part starts.
+    ``n_valid`` counts the usable minutes, ``days`` is that in days.
     """
 
     series: MinuteSeries
@@ -163,7 +140,6 @@ class PreparedRoom:
     sequences: dict[Zone, Sequences]
     n_valid: int
     days: float
-    part_sequences: dict[tuple[Zone, int], Sequences] = field(default_factory=dict)
 
 
 #: Fits the HMM of one zone: ``(zone, sequences, options) -> CategoricalHMM``.
@@ -213,19 +189,6 @@ def prepare_room(
         )
     on_off = lamp_on_off(levels, smoothed.lux, elevation, opts.daylight)
     zones = zones_of_minutes(minutes, location)
-    part_sequences: dict[tuple[Zone, int], Sequences] = {}
-    if opts.part_minutes:
-        part = local_clock(minutes, location)[2] // opts.part_minutes
-        n_parts = MINUTES_PER_DAY // opts.part_minutes
-        labelled = split_by_label(
-            on_off,
-            zones.astype(np.int64) * n_parts + np.minimum(part, n_parts - 1),
-            min_length=opts.min_sequence_minutes,
-        )
-        part_sequences = {
-            (Zone(label // n_parts), (label % n_parts) * opts.part_minutes): seqs
-            for label, seqs in labelled.items()
-        }
     return PreparedRoom(
         series=smoothed,
         elevation=elevation,
@@ -236,7 +199,6 @@ def prepare_room(
         sequences=split_sequences(on_off, zones, min_length=opts.min_sequence_minutes),
         n_valid=n_valid,
         days=days,
-        part_sequences=part_sequences,
     )
 
 
@@ -285,11 +247,6 @@ def train_room(
             zone_models[zone] = None
             continue
         hmm = fitter(zone, seqs, opts)
-        parts = {
-            start: fitter(zone, part_seqs, opts)
-            for (part_zone, start), part_seqs in sorted(prepared.part_sequences.items())
-            if part_zone == zone and part_seqs.n_sequences >= MIN_PART_SEQUENCES
-        }
         in_zone_on = (zones == zone) & (on_off == 1)
         counts = np.bincount(prepared.level[in_zone_on], minlength=levels.n_levels)
         present = (zones == zone) & (on_off >= 0)
@@ -301,8 +258,6 @@ def train_room(
             on_level_counts=tuple(int(c) for c in counts),
             on_fraction=float(np.count_nonzero(in_zone_on))
             / max(1, int(np.count_nonzero(present))),
-            parts=parts,
-            part_minutes=opts.part_minutes if parts else 0,
         )
 
     minutes = prepared.series.minutes
