@@ -33,6 +33,7 @@ from pathlib import Path
 import time
 
 import numpy as np
+import numpy.typing as npt
 
 from lighting_replay_engine.model import RoomModel
 from lighting_replay_engine.realism import (
@@ -67,7 +68,7 @@ REAL_DAYS = tuple(date(2016, 7, d) for d in (1, 2, 3, 18, 19, 20, 21, 22, 23, 24
 REAL_FOLDS = ((22, 23, 24), (18, 19, 20), (1, 2, 3))
 KEYS = (*COMPONENTS, "score")
 
-type Days = dict[date, np.ndarray]
+type Days = dict[date, npt.NDArray[np.float64]]
 
 
 def _mean(results: list[dict[str, float]]) -> dict[str, float]:
@@ -132,7 +133,9 @@ def held_out_simulated(options: TrainingOptions) -> dict[str, dict[str, float]]:
     return {"model": _mean(model_scores), "timer": _mean(timer_scores)}
 
 
-def _read_room(room: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_room(
+    room: str,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Return (UTC epoch seconds, lux) of a real recording (every row)."""
     times, values = [], []
     path = REAL_DATA / "thingflow-lux" / f"{room}.csv"
@@ -160,7 +163,8 @@ def held_out_real(options: TrainingOptions) -> dict[str, dict[str, float]] | Non
         smoothed = smooth(to_minute_series(times, lux))
         for fold in REAL_FOLDS:
             test_days = [date(2016, 7, d) for d in fold]
-            learn = np.isin(local_day, [d for d in REAL_DAYS if d not in test_days])
+            learn_days = set(REAL_DAYS) - set(test_days)
+            learn = np.array([d in learn_days for d in local_day])
             model = train_room(room, times[learn], lux[learn], SUNNYVALE, options)
             real_all = real_days(
                 on_off_series(model.levels, smoothed, SUNNYVALE), SUNNYVALE

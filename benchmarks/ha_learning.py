@@ -9,9 +9,11 @@ the room's archive from the recorder and trains the room with the full
 training settings, while a probe task on the event loop sleeps 5 ms again and
 again and records how late it wakes up.
 
-Printed: the time to build the archive and to train, the longest loop stall,
-the archive file's size, and the size of a full year's archive of the same
-room (simulated minute series, encoded by ``archive.encode``).
+Printed: the time to build the archive and to train, the longest loop stall
+(and, for comparison, the same probe on the idle instance and the longest
+full garbage collection, which pauses every thread), a second training with
+the archive in place, the archive file's size, and the size of a full year's
+archive of the same room (simulated minute series, ``archive.encode``).
 
 Run from the project root: ``.venv/bin/python benchmarks/ha_learning.py``
 (or ``.venv-min``). The last line is
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+import gc
 import json
 import math
 import os
@@ -223,6 +226,7 @@ async def run(config_dir: str) -> dict[str, Any]:
         lags.clear()
         stamps.clear()
         stop.clear()
+        gc_pauses.clear()
         probe_task = asyncio.create_task(probe())
         # Split the figure: reading the recorder into the archive, training.
         learning_module = sys.modules["custom_components.lighting_replay.learning"]
@@ -242,6 +246,7 @@ async def run(config_dir: str) -> dict[str, Any]:
             raise SystemExit("the integration did not set up")
         await hass.async_block_till_done(wait_background_tasks=True)
         learn_seconds = time.perf_counter() - started
+        learn_gc_ms = max(gc_pauses, default=0.0) * 1000.0
         stop.set()
         await probe_task
         learning_module.train_blocking = real_train
@@ -286,6 +291,7 @@ async def run(config_dir: str) -> dict[str, Any]:
             "probes": len(lags),
             "retrain_seconds": retrain_seconds,
             "retrain_lag_ms": retrain_lag_ms,
+            "gc_ms": learn_gc_ms,
             "idle_lag_ms": idle_lag_ms,
             "archive_bytes": size,
             "archive_days": 0.0 if series is None else len(series) / 1440.0,
@@ -294,8 +300,23 @@ async def run(config_dir: str) -> dict[str, Any]:
         }
 
 
+gc_pauses: list[float] = []
+_gc_started: list[float] = [0.0]
+
+
+def _gc_callback(phase: str, info: dict[str, int]) -> None:
+    """Time the garbage collector's full (generation 2) collections."""
+    if info["generation"] != 2:
+        return
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        gc_pauses.append(time.perf_counter() - _gc_started[0])
+
+
 def main() -> None:
     """Run the measurement and print the figures."""
+    gc.callbacks.append(_gc_callback)
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="ha-learning-") as config_dir:
         figures = asyncio.run(run(config_dir))
@@ -316,6 +337,10 @@ def main() -> None:
         f"{figures['max_loop_lag_ms']:.1f} ms, 99th percentile "
         f"{figures['p99_loop_lag_ms']:.1f} ms (idle Home Assistant before: "
         f"longest {figures['idle_lag_ms']:.1f} ms)"
+    )
+    print(
+        "longest full garbage collection while learning (it stops every "
+        f"thread, the event loop too): {figures['gc_ms']:.1f} ms"
     )
     print(
         f"training again with the archive in place: {figures['retrain_seconds']:.2f}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 import math
+from pathlib import Path
 import threading
 import time
 from typing import Any
@@ -17,7 +18,10 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 import numpy as np
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_purge_done,
     async_wait_recording_done,
@@ -42,6 +46,7 @@ from .conftest import (
     History,
     async_setup_integration,
     async_write_history,
+    write_model_file,
 )
 
 
@@ -494,3 +499,97 @@ async def test_renamed_sensor_keeps_its_history(
     assert room.config.lux_entity_id(hass) == "sensor.lounge_illuminance"
     assert room.status is ModelStatus.TRAINED
     assert room.model.days_of_data > 4
+
+
+@pytest.mark.parametrize("history_days", [5])
+async def test_nightly_and_hourly_runs(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+    location: Any,
+    trained_model_data: dict[str, Any],
+) -> None:
+    """Every night the rooms are trained; every hour the archives grow.
+
+    A room with an imported model learned from more days than its archive
+    holds keeps that model at night.
+    """
+    entry = mock_config_entry
+    await async_setup_integration(hass, entry)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    first = room.model.trained_at
+
+    calls: list[str] = []
+    real_train = learning_module.train_room
+
+    def spy(name: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return real_train(name, *args, **kwargs)
+
+    now = dt_util.now()
+    night = (now + timedelta(days=1)).replace(hour=3, minute=17, second=0)
+    with patch.object(learning_module, "train_room", spy):
+        async_fire_time_changed(hass, night)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert calls == ["Living room"]
+    assert room.model.trained_at >= first
+
+    # An imported model from 14 days is kept while the archive has 5.
+    await hass.async_add_executor_job(
+        write_model_file,
+        Path(hass.config.path("home.json")),
+        location,
+        {"Living room": trained_model_data},
+    )
+    await entry.runtime_data.learning.async_import_model(
+        ROOM_SUBENTRY_ID, Path(hass.config.path("home.json")), None
+    )
+    calls.clear()
+    hass.states.async_set(LUX_ENTITY, "77.0", LUX_ATTRIBUTES)
+    await async_wait_recording_done(hass)
+    with patch.object(learning_module, "train_room", spy):
+        async_fire_time_changed(hass, night + timedelta(hours=1, minutes=1))
+        await hass.async_block_till_done(wait_background_tasks=True)
+        async_fire_time_changed(hass, night + timedelta(days=1))
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert calls == []
+    assert room.source is ModelSource.IMPORTED
+
+
+async def test_removing_the_integration_deletes_its_files(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Archives and models go with the integration."""
+    folder = storage_path(hass)
+    assert await hass.async_add_executor_job(folder.is_dir)
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert not await hass.async_add_executor_job(folder.exists)
+
+
+async def test_failure_without_a_model_is_an_error(
+    hass: HomeAssistant,
+    lux_sensor: er.RegistryEntry,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A room that never learned and whose training fails shows an error."""
+    now = dt_util.utcnow().timestamp()
+    rows = [(now - 3600 * h, f"{h}.0", LUX_ATTRIBUTES) for h in range(120, 0, -1)]
+    await async_write_history(hass, LUX_ENTITY, rows)
+    real_train = learning_module.train_room
+
+    def fail_for_the_room(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "Living room":
+            raise ValueError("bad data")
+        return real_train(name, *args, **kwargs)
+
+    with patch.object(learning_module, "train_room", fail_for_the_room):
+        await async_setup_integration(hass, mock_config_entry)
+    room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.status is ModelStatus.ERROR
+    assert room.error == "ValueError: bad data"
+    # The labelled fallback stands in.
+    assert room.source is ModelSource.FALLBACK
+    assert room.model is not None
+    assert room.model.room == "fallback"
+    assert hass.states.get("sensor.living_room_model_status").state == "error"
