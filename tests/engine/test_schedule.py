@@ -114,6 +114,28 @@ def test_on_minutes_on_dst_days() -> None:
     assert autumn.on_minutes().sum() == 120
 
 
+def test_repeated_hour_is_told_apart_by_fold() -> None:
+    """In the hour repeated when clocks go back, the instant decides."""
+    tz = Location(52.52, 13.40, "Europe/Berlin").tzinfo
+    first = datetime(2024, 10, 27, 2, 10, tzinfo=tz)  # fold=0: summer time
+    second = datetime(2024, 10, 27, 2, 10, fold=1, tzinfo=tz)  # winter time
+
+    def twenty_minutes_from(start: datetime) -> datetime:
+        # Aware arithmetic is by wall clock; go through the instant.
+        return datetime.fromtimestamp(start.timestamp() + 1200, tz)
+
+    later = Interval(second, twenty_minutes_from(second), 2)
+    earlier = Interval(first, twenty_minutes_from(first), 1)
+    schedule = DaySchedule("r", date(2024, 10, 27), (later, earlier))
+    assert schedule.intervals == (earlier, later)
+    assert schedule.state_at(first.replace(minute=15)) == earlier
+    assert schedule.state_at(second.replace(minute=15)) == later
+    assert schedule.state_at(datetime(2024, 10, 27, 2, 45, tzinfo=tz)) is None
+    moments = [change.at.timestamp() for change in schedule.changes()]
+    assert moments == sorted(moments)
+    assert len(moments) == 4
+
+
 def test_rest_of_day_starts_at_the_moment(
     home_model: HomeModel, berlin: Location
 ) -> None:

@@ -114,16 +114,21 @@ class DaySchedule:
     intervals: tuple[Interval, ...] = ()
 
     def __post_init__(self) -> None:
-        """Store the intervals as a sorted tuple."""
-        object.__setattr__(self, "intervals", tuple(sorted(self.intervals)))
+        """Store the intervals as a tuple sorted by their instant."""
+        # Datetimes of one time zone compare by wall clock and ignore `fold`,
+        # which is wrong in the hour repeated when clocks go back: order and
+        # compare by the instant (timestamp) instead.
+        ordered = sorted(self.intervals, key=lambda iv: iv.start.timestamp())
+        object.__setattr__(self, "intervals", tuple(ordered))
 
     def state_at(self, moment: datetime) -> Interval | None:
         """Return the interval that is on at ``moment``, or ``None`` (off)."""
         if moment.tzinfo is None:
             raise ValueError("a datetime with a time zone is needed")
-        starts = [iv.start for iv in self.intervals]
-        i = bisect.bisect_right(starts, moment) - 1
-        if i >= 0 and self.intervals[i].start <= moment < self.intervals[i].end:
+        instant = moment.timestamp()
+        starts = [iv.start.timestamp() for iv in self.intervals]
+        i = bisect.bisect_right(starts, instant) - 1
+        if i >= 0 and instant < self.intervals[i].end.timestamp():
             return self.intervals[i]
         return None
 
@@ -131,7 +136,11 @@ class DaySchedule:
         """Return the switch moments in order: on at each start, off at each end."""
         out: list[Change] = []
         for iv in self.intervals:
-            if out and not out[-1].on and out[-1].at == iv.start:
+            if (
+                out
+                and not out[-1].on
+                and out[-1].at.timestamp() == iv.start.timestamp()
+            ):
                 out.pop()  # back to back: switch the level, not off and on
             out.append(Change(iv.start, True, iv.level))
             out.append(Change(iv.end, False, None))
