@@ -176,17 +176,26 @@ class MQTTClient:
         self.poller = None
 
     def publish(self, topic, payload, retain=False, qos=0):
-        """Publish; with QoS 1 wait for the broker's PUBACK."""
+        """Publish; with QoS 1 wait for the broker's PUBACK.
+
+        ``payload`` is str, bytes or a tuple/list of them: the pieces of one
+        message, written one after another (no joined copy in RAM).
+        """
         pid = None
         if qos:
             self.pid = self.pid % 65535 + 1
             pid = struct.pack("!H", self.pid)
+        if not isinstance(payload, (tuple, list)):
+            payload = (payload,)
+        size = 2 + _size(topic) + (2 if qos else 0)
+        for part in payload:
+            size += _size(part)
         self._send(
             _PUBLISH | (qos & 3) << 1 | (1 if retain else 0),
-            2 + _size(topic) + _size(payload) + (2 if qos else 0),
+            size,
             (topic,),
             pid,
-            payload,
+            *payload,
         )
         if qos:
             self._wait_ack()

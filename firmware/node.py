@@ -13,7 +13,6 @@ import json
 import sys
 import time
 
-import discovery
 from drivers import open_sensor
 from filters import MedianFilter, valid
 import machine
@@ -150,16 +149,21 @@ class Node:
         s = self.settings
         client = self.client
         if self.announce:
-            gc.collect()  # the payload needs one contiguous block
+            # Loaded for the announcement only: its code and text are not
+            # kept in RAM between (rare) announcements.
+            import discovery
+
             expire = int(s["interval_s"] * 3) + 60 if s["deep_sleep"] else 0
-            payload = discovery.config_payload(
+            parts = discovery.config_parts(
                 self,
                 str(s["sensor"]).upper() + " lux node",
                 VERSION,
                 expire,
             )
-            client.publish(self.config_topic, payload, True, 1)
-            payload = None
+            del discovery
+            sys.modules.pop("discovery", None)
+            client.publish(self.config_topic, parts, True, 1)
+            parts = None
             self.announce = False
             if value is None and self.available:
                 value = self.last_value

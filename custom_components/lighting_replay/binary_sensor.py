@@ -15,7 +15,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DataProblem
 from .data import LightingReplayConfigEntry
-from .entity import LightingReplayRoomEntity
+from .entity import LightingReplayRoomEntity, async_add_room_entities
 
 # Entities only show state held in memory: no polling, no I/O.
 PARALLEL_UPDATES = 0
@@ -46,16 +46,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the problem sensors of every room."""
-    for subentry_id, room in entry.runtime_data.rooms.items():
-        async_add_entities(
-            (
-                LightingReplayProblemEntity(
-                    entry=entry, room=room, description=description
-                )
-                for description in PROBLEMS
-            ),
-            config_subentry_id=subentry_id,
-        )
+    async_add_room_entities(
+        entry,
+        async_add_entities,
+        lambda room: [
+            LightingReplayProblemEntity(entry=entry, room=room, description=description)
+            for description in PROBLEMS
+        ],
+    )
 
 
 class LightingReplayProblemEntity(LightingReplayRoomEntity, BinarySensorEntity):

@@ -19,9 +19,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .data import LightingReplayConfigEntry, RoomState
+from .data import LightingReplayConfigEntry
 from .engine.schedule import Interval
-from .entity import LightingReplayHomeEntity, LightingReplayRoomEntity
+from .entity import (
+    LightingReplayHomeEntity,
+    LightingReplayRoomScheduleEntity,
+    async_add_room_entities,
+)
 from .replay import Replay, brightness_for_level
 
 # Calendars only read schedules held in memory.
@@ -79,11 +83,13 @@ async def async_setup_entry(
 ) -> None:
     """Add the home's calendar and one calendar per room."""
     async_add_entities([HomeReplayCalendar(entry=entry, description=HOME_CALENDAR)])
-    for subentry_id, room in entry.runtime_data.rooms.items():
-        async_add_entities(
-            [RoomReplayCalendar(entry=entry, room=room, description=ROOM_CALENDAR)],
-            config_subentry_id=subentry_id,
-        )
+    async_add_room_entities(
+        entry,
+        async_add_entities,
+        lambda room: [
+            RoomReplayCalendar(entry=entry, room=room, description=ROOM_CALENDAR)
+        ],
+    )
 
 
 class HomeReplayCalendar(LightingReplayHomeEntity, CalendarEntity):
@@ -101,24 +107,8 @@ class HomeReplayCalendar(LightingReplayHomeEntity, CalendarEntity):
         return _events(self.replay, list(self.replay.rooms), start_date, end_date)
 
 
-class RoomReplayCalendar(LightingReplayRoomEntity, CalendarEntity):
+class RoomReplayCalendar(LightingReplayRoomScheduleEntity, CalendarEntity):
     """The planned lights of one room."""
-
-    def __init__(
-        self,
-        *,
-        entry: LightingReplayConfigEntry,
-        room: RoomState,
-        description: CalendarEntityDescription,
-    ) -> None:
-        """Initialise the calendar of `room`."""
-        super().__init__(entry=entry, room=room, description=description)
-        self.replay = entry.runtime_data.replay
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the replay runner too."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.replay.async_add_listener(self.async_write_ha_state))
 
     @property
     def event(self) -> CalendarEvent | None:

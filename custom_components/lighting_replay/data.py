@@ -123,8 +123,32 @@ def room_configs(entry: ConfigEntry) -> dict[str, RoomConfig]:
     }
 
 
+class ChangeNotifier:
+    """Tells its listeners (entities, the replay runner) about every change."""
+
+    _listeners: list[CALLBACK_TYPE]
+
+    @callback
+    def async_add_listener(self, update_callback: CALLBACK_TYPE) -> Callable[[], None]:
+        """Call `update_callback` after every change; returns the remover."""
+        self._listeners.append(update_callback)
+
+        @callback
+        def remove_listener() -> None:
+            if update_callback in self._listeners:
+                self._listeners.remove(update_callback)
+
+        return remove_listener
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell every listener that something changed."""
+        for update_callback in list(self._listeners):
+            update_callback()
+
+
 @dataclass(kw_only=True)
-class RoomState:
+class RoomState(ChangeNotifier):
     """What is known about one room right now: model, status, data quality.
 
     Written only by the learning code (`learning.py`); everyone else reads it
@@ -149,24 +173,6 @@ class RoomState:
     def subentry_id(self) -> str:
         """Return the id of the room's subentry (also its device identifier)."""
         return self.config.subentry_id
-
-    @callback
-    def async_add_listener(self, update_callback: CALLBACK_TYPE) -> Callable[[], None]:
-        """Call `update_callback` after every change; returns the remover."""
-        self._listeners.append(update_callback)
-
-        @callback
-        def remove_listener() -> None:
-            if update_callback in self._listeners:
-                self._listeners.remove(update_callback)
-
-        return remove_listener
-
-    @callback
-    def async_update_listeners(self) -> None:
-        """Tell every listener that the room state changed."""
-        for update_callback in list(self._listeners):
-            update_callback()
 
 
 @dataclass(kw_only=True)

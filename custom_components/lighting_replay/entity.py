@@ -1,12 +1,27 @@
-"""Base entity of the Lighting Replay integration: one device per room."""
+"""Base entities of the Lighting Replay integration: one device per room."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .data import LightingReplayConfigEntry, RoomState
+
+
+@callback
+def async_add_room_entities(
+    entry: LightingReplayConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entities_of_room: Callable[[RoomState], Iterable[Entity]],
+) -> None:
+    """Add the entities of every room to the room's subentry."""
+    for subentry_id, room in entry.runtime_data.rooms.items():
+        async_add_entities(entities_of_room(room), config_subentry_id=subentry_id)
 
 
 class LightingReplayRoomEntity(Entity):
@@ -49,6 +64,29 @@ class LightingReplayRoomEntity(Entity):
 
 
 # Replay
+class LightingReplayRoomScheduleEntity(LightingReplayRoomEntity):
+    """An entity of one room that shows its replay schedule.
+
+    It follows the replay runner as well as the room state.
+    """
+
+    def __init__(
+        self,
+        *,
+        entry: LightingReplayConfigEntry,
+        room: RoomState,
+        description: EntityDescription,
+    ) -> None:
+        """Initialise the entity of `room` described by `description`."""
+        super().__init__(entry=entry, room=room, description=description)
+        self.replay = entry.runtime_data.replay
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the replay runner too."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.replay.async_add_listener(self.async_write_ha_state))
+
+
 class LightingReplayHomeEntity(Entity):
     """An entity of the whole home (the replay switch, the home calendar).
 

@@ -503,14 +503,7 @@ class Learning:
                     translation_placeholders={"room": name, "error": str(err)},
                 ) from err
         else:
-            room.model = model
-            room.source = ModelSource.LEARNED
-            room.status = ModelStatus.TRAINED
-            room.last_trained = model.trained_at
-            room.days_needed = None
-            room.error = None
-            async_clear_not_enough_data(self.hass, subentry_id)
-            room.async_update_listeners()
+            self._async_use_model(room, model, ModelSource.LEARNED)
 
     async def _async_learn(
         self, subentry_id: str, options: TrainingOptions
@@ -562,6 +555,20 @@ class Learning:
     def _write_model(self, subentry_id: str, home: HomeModel) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         home.save(self.model_path(subentry_id))
+
+    @callback
+    def _async_use_model(
+        self, room: RoomState, model: RoomModel, source: ModelSource
+    ) -> None:
+        """Make a learned or imported model the room's model."""
+        room.model = model
+        room.source = source
+        room.status = ModelStatus.TRAINED
+        room.last_trained = model.trained_at
+        room.days_needed = None
+        room.error = None
+        async_clear_not_enough_data(self.hass, room.subentry_id)
+        room.async_update_listeners()
 
     async def _async_not_enough_data(self, room: RoomState, err: NotEnoughData) -> None:
         room.days_needed = err.days_needed
@@ -649,14 +656,7 @@ class Learning:
         home = await self.hass.async_add_executor_job(HomeModel.load, path)
         model = pick_room(home, room_name, room.config.name)
         await self._async_save_model(subentry_id, model, ModelSource.IMPORTED)
-        room.model = model
-        room.source = ModelSource.IMPORTED
-        room.status = ModelStatus.TRAINED
-        room.last_trained = model.trained_at
-        room.days_needed = None
-        room.error = None
-        async_clear_not_enough_data(self.hass, subentry_id)
-        room.async_update_listeners()
+        self._async_use_model(room, model, ModelSource.IMPORTED)
         return model
 
 

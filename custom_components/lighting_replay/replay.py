@@ -32,7 +32,7 @@ computed twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -54,7 +54,6 @@ from homeassistant.components.light import (
     brightness_supported,
 )
 from homeassistant.components.light.const import DOMAIN as LIGHT_DOMAIN, ColorMode
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_TURN_OFF,
@@ -100,9 +99,10 @@ from .const import (
     SERVICE_STOP,
     STORAGE_VERSION,
 )
-from .data import LightingReplayConfigEntry, RoomState
+from .data import ChangeNotifier, LightingReplayConfigEntry, RoomState
 from .engine.schedule import Change, DaySchedule, Interval, ScheduleOptions, sample_day
 from .engine.zones import Location
+from .services import loaded_entries
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -291,7 +291,7 @@ def brightness_for_level(room: RoomState, level: int | None) -> int:
     return min(max(pct, MIN_BRIGHTNESS_PCT), 100)
 
 
-class Replay:
+class Replay(ChangeNotifier):
     """The replay of one home (config entry): schedules, timer and lights."""
 
     def __init__(
@@ -323,7 +323,7 @@ class Replay:
         )
         self._applied: dict[str, RoomAction] = {}
         self._models: dict[str, Any] = {}
-        self._listeners: list[CALLBACK_TYPE] = []
+        self._listeners = []
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._next_point: datetime | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -332,25 +332,6 @@ class Replay:
         self._options_changed = False
         self._started = False
         self._shut_down = False
-
-    # Listeners ---------------------------------------------------------
-
-    @callback
-    def async_add_listener(self, update_callback: CALLBACK_TYPE) -> Callable[[], None]:
-        """Call `update_callback` after every change; returns the remover."""
-        self._listeners.append(update_callback)
-
-        @callback
-        def remove_listener() -> None:
-            if update_callback in self._listeners:
-                self._listeners.remove(update_callback)
-
-        return remove_listener
-
-    @callback
-    def _async_notify(self) -> None:
-        for update_callback in list(self._listeners):
-            update_callback()
 
     # Reading -----------------------------------------------------------
 
@@ -552,7 +533,7 @@ class Replay:
     def _after_change(self) -> None:
         self._async_save()
         self._arm()
-        self._async_notify()
+        self.async_update_listeners()
 
     def _room_listener(self, sid: str) -> CALLBACK_TYPE:
         @callback
@@ -676,7 +657,7 @@ class Replay:
         async with self._lock:
             if self.active:
                 await self._async_apply(self.now(), force=False)
-        self._async_notify()
+        self.async_update_listeners()
 
     async def _async_apply(
         self, moment: datetime, *, force: bool, rooms: Iterable[str] | None = None
@@ -929,16 +910,7 @@ START_SCHEMA = vol.Schema(
 @callback
 def _replays(hass: HomeAssistant) -> list[Replay]:
     """Return the replay of every loaded entry."""
-    entries: list[LightingReplayConfigEntry] = [
-        entry
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED
-    ]
-    if not entries:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="not_loaded"
-        )
-    return [entry.runtime_data.replay for entry in entries]
+    return [entry.runtime_data.replay for entry in loaded_entries(hass)]
 
 
 def end_of_call(data: Mapping[str, Any]) -> datetime | None:

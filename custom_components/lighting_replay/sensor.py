@@ -19,7 +19,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import ModelStatus
 from .data import LightingReplayConfigEntry, RoomState
-from .entity import LightingReplayRoomEntity
+from .entity import (
+    LightingReplayRoomEntity,
+    LightingReplayRoomScheduleEntity,
+    async_add_room_entities,
+)
 from .replay import brightness_for_level
 
 # Entities only show state held in memory: no polling, no I/O.
@@ -105,24 +109,23 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of every room (each room is its own subentry)."""
-    for subentry_id, room in entry.runtime_data.rooms.items():
-        async_add_entities(
-            (
+
+    def sensors_of_room(room: RoomState) -> list[SensorEntity]:
+        return [
+            *(
                 LightingReplaySensorEntity(
                     entry=entry, room=room, description=description
                 )
                 for description in SENSORS
             ),
-            config_subentry_id=subentry_id,
-        )
-        # Replay
-        async_add_entities(
-            (
+            # Replay
+            *(
                 ReplayNextChangeSensor(entry=entry, room=room, description=description)
                 for description in REPLAY_SENSORS
             ),
-            config_subentry_id=subentry_id,
-        )
+        ]
+
+    async_add_room_entities(entry, async_add_entities, sensors_of_room)
 
 
 class LightingReplaySensorEntity(LightingReplayRoomEntity, SensorEntity):
@@ -163,7 +166,7 @@ REPLAY_SENSORS: tuple[ReplaySensorEntityDescription, ...] = (
 )
 
 
-class ReplayNextChangeSensor(LightingReplayRoomEntity, SensorEntity):
+class ReplayNextChangeSensor(LightingReplayRoomScheduleEntity, SensorEntity):
     """When the room's lights change next, and to what (attributes).
 
     The state follows the replay runner, which updates its listeners at each
@@ -173,22 +176,6 @@ class ReplayNextChangeSensor(LightingReplayRoomEntity, SensorEntity):
     entity_description: ReplaySensorEntityDescription
     # A day's schedule is bulky and already shown by the calendar.
     _unrecorded_attributes = frozenset({"schedule"})
-
-    def __init__(
-        self,
-        *,
-        entry: LightingReplayConfigEntry,
-        room: RoomState,
-        description: ReplaySensorEntityDescription,
-    ) -> None:
-        """Initialise the sensor of `room`."""
-        super().__init__(entry=entry, room=room, description=description)
-        self.replay = entry.runtime_data.replay
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the replay runner too."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.replay.async_add_listener(self.async_write_ha_state))
 
     @property
     def native_value(self) -> datetime | None:

@@ -34,7 +34,7 @@ IMPORT_MODEL_SCHEMA = vol.Schema(
 
 
 @callback
-def _loaded_entries(hass: HomeAssistant) -> list[LightingReplayConfigEntry]:
+def loaded_entries(hass: HomeAssistant) -> list[LightingReplayConfigEntry]:
     """Return the loaded Lighting Replay entries."""
     entries: list[LightingReplayConfigEntry] = [
         entry
@@ -55,7 +55,7 @@ def _room_of_device(
     """Return the entry and the room (subentry id) a room device stands for."""
     device = dr.async_get(hass).async_get(device_id)
     if device is not None:
-        for entry in _loaded_entries(hass):
+        for entry in loaded_entries(hass):
             for domain, identifier in device.identifiers:
                 if domain == DOMAIN and identifier in entry.runtime_data.rooms:
                     return entry, identifier
@@ -74,7 +74,7 @@ async def _async_train(call: ServiceCall) -> None:
     else:
         rooms = [
             (entry, subentry_id)
-            for entry in _loaded_entries(hass)
+            for entry in loaded_entries(hass)
             for subentry_id in entry.runtime_data.rooms
         ]
     for entry, subentry_id in rooms:

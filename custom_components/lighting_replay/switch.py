@@ -17,8 +17,12 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .data import LightingReplayConfigEntry, RoomState
-from .entity import LightingReplayHomeEntity, LightingReplayRoomEntity
+from .data import LightingReplayConfigEntry
+from .entity import (
+    LightingReplayHomeEntity,
+    LightingReplayRoomScheduleEntity,
+    async_add_room_entities,
+)
 
 # Switching is done by the replay runner, which serialises its own work.
 PARALLEL_UPDATES = 0
@@ -46,11 +50,13 @@ async def async_setup_entry(
 ) -> None:
     """Add the home's replay switch and one include switch per room."""
     async_add_entities([ReplaySwitch(entry=entry, description=REPLAY_SWITCH)])
-    for subentry_id, room in entry.runtime_data.rooms.items():
-        async_add_entities(
-            [IncludeInReplaySwitch(entry=entry, room=room, description=INCLUDE_SWITCH)],
-            config_subentry_id=subentry_id,
-        )
+    async_add_room_entities(
+        entry,
+        async_add_entities,
+        lambda room: [
+            IncludeInReplaySwitch(entry=entry, room=room, description=INCLUDE_SWITCH)
+        ],
+    )
 
 
 class ReplaySwitch(LightingReplayHomeEntity, SwitchEntity):
@@ -81,26 +87,10 @@ class ReplaySwitch(LightingReplayHomeEntity, SwitchEntity):
         await self.replay.async_turn_off()
 
 
-class IncludeInReplaySwitch(LightingReplayRoomEntity, SwitchEntity):
+class IncludeInReplaySwitch(LightingReplayRoomScheduleEntity, SwitchEntity):
     """Whether a room's lights take part in replay (on by default)."""
 
     entity_description: LightingReplaySwitchEntityDescription
-
-    def __init__(
-        self,
-        *,
-        entry: LightingReplayConfigEntry,
-        room: RoomState,
-        description: LightingReplaySwitchEntityDescription,
-    ) -> None:
-        """Initialise the switch of `room`."""
-        super().__init__(entry=entry, room=room, description=description)
-        self.replay = entry.runtime_data.replay
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the replay runner too."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.replay.async_add_listener(self.async_write_ha_state))
 
     @property
     def is_on(self) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import date, timedelta
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,23 @@ def auto_enable_custom_integrations(
     The recorder must be requested before `hass` (its database is prepared
     before Home Assistant starts), hence it comes first here.
     """
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quiet_sql_statements() -> Generator[None]:
+    """Keep SQLAlchemy's log of every statement out of the test output.
+
+    Home Assistant's test plugin sets the ``sqlalchemy.engine`` logger to INFO
+    when it is imported, beside a root handler on the real stderr; the
+    recorder's thread then logs each statement, also while pytest's capture
+    is suspended between tests, so hundreds of lines reach the terminal.
+    Warnings and errors of SQLAlchemy still show.
+    """
+    logger = logging.getLogger("sqlalchemy.engine")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

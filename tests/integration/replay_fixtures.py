@@ -10,11 +10,13 @@ cover it), so the model stays put.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from datetime import datetime
+import itertools
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
+from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.light import ATTR_BRIGHTNESS, ColorMode, LightEntity
@@ -36,17 +38,12 @@ from custom_components.lighting_replay.const import (
     MODEL_SUFFIX,
 )
 from custom_components.lighting_replay.engine.model import HomeModel, RoomModel
+from custom_components.lighting_replay.engine.schedule import Change
 from custom_components.lighting_replay.engine.zones import Location
 from custom_components.lighting_replay.learning import Learning, storage_path
-from custom_components.lighting_replay.replay import Replay
+from custom_components.lighting_replay.replay import Replay, room_changes
 
 from .conftest import ROOM_NAME, ROOM_SUBENTRY_ID, async_setup_integration
-
-# The calendar platform needs the http component, whose setup on Home
-# Assistant 2025.4 warns about aiohttp application keys (an error here).
-HTTP_WARNINGS = pytest.mark.filterwarnings(
-    "ignore:It is recommended to use web.AppKey instances for keys"
-)
 
 LAMP = "light.living_room_lamp"
 BULB = "light.living_room_bulb"
@@ -55,6 +52,9 @@ INCLUDE = "switch.living_room_include_in_replay"
 ROOM_CALENDAR = "calendar.living_room_schedule"
 HOME_CALENDAR = "calendar.home_replay_schedule"
 NEXT_CHANGE = "sensor.living_room_next_change"
+
+# Noon on a summer day in the test home's time zone.
+START = datetime(2026, 6, 10, 12, 0, 30, tzinfo=ZoneInfo("US/Pacific"))
 
 
 class ReplayTestLight(LightEntity):
@@ -101,6 +101,17 @@ class ReplayTestLight(LightEntity):
 def no_learning() -> Generator[None]:
     """Keep learning from replacing the room's model during a test."""
     with patch.object(Learning, "async_start"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def fixed_seeds() -> Generator[None]:
+    """Seeds from a counter instead of the operating system: repeatable days."""
+    counter: Iterator[int] = itertools.count(1002)
+    with patch(
+        "custom_components.lighting_replay.replay.secrets.randbits",
+        side_effect=lambda _bits: next(counter),
+    ):
         yield
 
 
@@ -156,6 +167,23 @@ async def async_setup_replay(
     await async_setup_integration(hass, entry)
     replay: Replay = entry.runtime_data.replay
     assert entry.runtime_data.rooms[ROOM_SUBENTRY_ID].model is not None
+    return replay
+
+
+def changes_after(replay: Replay, moment: datetime) -> list[Change]:
+    """Return the room's planned changes after `moment`."""
+    return [
+        c for c in room_changes(replay.schedules(ROOM_SUBENTRY_ID)) if c.at > moment
+    ]
+
+
+async def async_setup_running_replay(
+    hass: HomeAssistant, entry: MockConfigEntry, model: RoomModel
+) -> Replay:
+    """Set the integration up with the room's model and turn replay on."""
+    replay = await async_setup_replay(hass, entry, model)
+    await replay.async_turn_on()
+    await hass.async_block_till_done(wait_background_tasks=True)
     return replay
 
 

@@ -2,58 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
 from datetime import datetime, timedelta
-import itertools
 from typing import Any
 from unittest.mock import patch
-from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.lighting_replay.engine.model import RoomModel
-from custom_components.lighting_replay.replay import room_changes
+from custom_components.lighting_replay.engine.schedule import Interval
+from custom_components.lighting_replay.replay import Replay, room_changes
 
 from .conftest import ROOM_SUBENTRY_ID
 from .replay_fixtures import (
     HOME_CALENDAR,
-    HTTP_WARNINGS,
     INCLUDE,
     LAMP,
     ROOM_CALENDAR,
+    START,
     ReplayTestLight,
     async_run_until,
     async_setup_replay,
+    async_setup_running_replay,
     entity_snapshot,
+    fixed_seeds,
     no_learning,
     replay_lights,
     room_data,
     room_model,
 )
 
-__all__ = ["no_learning", "replay_lights", "room_data", "room_model"]
+__all__ = [
+    "fixed_seeds",
+    "no_learning",
+    "replay_lights",
+    "room_data",
+    "room_model",
+]
 
-pytestmark = HTTP_WARNINGS
 
-START = datetime(2026, 6, 10, 12, 0, 30, tzinfo=ZoneInfo("US/Pacific"))
-
-
-@pytest.fixture(autouse=True)
-def fixed_seeds() -> Generator[None]:
-    """Seeds from a counter instead of the operating system: repeatable days."""
-    counter: Iterator[int] = itertools.count(1002)
-    with patch(
-        "custom_components.lighting_replay.replay.secrets.randbits",
-        side_effect=lambda _bits: next(counter),
-    ):
-        yield
+def room_intervals(replay: Replay) -> list[Interval]:
+    """Return the intervals of the room's sampled days, in order."""
+    return [
+        iv
+        for schedule in replay.schedules(ROOM_SUBENTRY_ID)
+        for iv in schedule.intervals
+    ]
 
 
 async def get_events(
@@ -84,16 +83,10 @@ async def test_calendar_shows_what_the_lights_do(
 ) -> None:
     """Calendar events = the runner's intervals = the lamp's on periods."""
     freezer.move_to(START)
-    replay = await async_setup_replay(hass, mock_config_entry, room_model)
-    await replay.async_turn_on()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    replay = await async_setup_running_replay(hass, mock_config_entry, room_model)
     until = START + timedelta(days=2)
     events = await get_events(hass, ROOM_CALENDAR, START, until)
-    intervals = [
-        iv
-        for schedule in replay.schedules(ROOM_SUBENTRY_ID)
-        for iv in schedule.intervals
-    ]
+    intervals = room_intervals(replay)
     assert len(events) >= 2
     assert [
         (dt_util.parse_datetime(e["start"]), dt_util.parse_datetime(e["end"]))
@@ -158,11 +151,7 @@ async def test_calendar_entities(
     freezer.move_to(START)
     with patch("custom_components.lighting_replay.PLATFORMS", [Platform.CALENDAR]):
         replay = await async_setup_replay(hass, mock_config_entry, room_model)
-    first = next(
-        iv
-        for schedule in replay.schedules(ROOM_SUBENTRY_ID)
-        for iv in schedule.intervals
-    )
+    first = room_intervals(replay)[0]
     for entity_id in (ROOM_CALENDAR, HOME_CALENDAR):
         attributes = hass.states.get(entity_id).attributes  # type: ignore[union-attr]
         assert attributes["start_time"] == first.start.strftime("%Y-%m-%d %H:%M:%S")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
 from datetime import date, datetime, time, timedelta
-import itertools
 import logging
-from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -38,35 +35,29 @@ from custom_components.lighting_replay.replay import (
 from .conftest import ROOM_SUBENTRY_ID, async_setup_integration
 from .replay_fixtures import (
     BULB,
-    HTTP_WARNINGS,
     LAMP,
+    START,
     SWITCH,
     ReplayTestLight,
     async_move_to,
     async_run_until,
     async_setup_replay,
+    async_setup_running_replay,
+    changes_after,
+    fixed_seeds,
     no_learning,
     replay_lights,
     room_data,
     room_model,
 )
 
-__all__ = ["no_learning", "replay_lights", "room_data", "room_model"]
-
-pytestmark = HTTP_WARNINGS
-
-START = datetime(2026, 6, 10, 12, 0, 30, tzinfo=ZoneInfo("US/Pacific"))
-
-
-@pytest.fixture(autouse=True)
-def fixed_seeds() -> Generator[None]:
-    """Seeds from a counter instead of the operating system: repeatable days."""
-    counter: Iterator[int] = itertools.count(1002)
-    with patch(
-        "custom_components.lighting_replay.replay.secrets.randbits",
-        side_effect=lambda _bits: next(counter),
-    ):
-        yield
+__all__ = [
+    "fixed_seeds",
+    "no_learning",
+    "replay_lights",
+    "room_data",
+    "room_model",
+]
 
 
 def expected_brightness(pct: int) -> int:
@@ -199,12 +190,8 @@ async def test_restart_resumes_without_a_burst(
 ) -> None:
     """After a restart only the current state is applied, then future changes."""
     freezer.move_to(START)
-    replay = await async_setup_replay(hass, mock_config_entry, room_model)
-    await replay.async_turn_on()
-    await hass.async_block_till_done(wait_background_tasks=True)
-    changes = [
-        c for c in room_changes(replay.schedules(ROOM_SUBENTRY_ID)) if c.at > START
-    ]
+    replay = await async_setup_running_replay(hass, mock_config_entry, room_model)
+    changes = changes_after(replay, START)
     assert len(changes) >= 4
     intervals_before = {
         day: plan.schedule for day, plan in replay.plans[ROOM_SUBENTRY_ID].items()
@@ -291,9 +278,7 @@ async def test_daylight_saving_day(
     berlin = ZoneInfo("Europe/Berlin")
     start = datetime.combine(day, time(0, 0, 30), berlin)
     freezer.move_to(start)
-    replay = await async_setup_replay(hass, mock_config_entry, room_model)
-    await replay.async_turn_on()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    replay = await async_setup_running_replay(hass, mock_config_entry, room_model)
     plan = replay.plans[ROOM_SUBENTRY_ID][day]
     end = datetime.combine(day + timedelta(1), time(0), berlin)
     hours = (dt_util.as_utc(end) - dt_util.as_utc(start)).total_seconds() / 3600
@@ -336,12 +321,8 @@ async def test_unreachable_light(
 ) -> None:
     """An unavailable or failing light is logged once and tried again later."""
     freezer.move_to(START)
-    replay = await async_setup_replay(hass, mock_config_entry, room_model)
-    await replay.async_turn_on()
-    await hass.async_block_till_done(wait_background_tasks=True)
-    changes = [
-        c for c in room_changes(replay.schedules(ROOM_SUBENTRY_ID)) if c.at > START
-    ]
+    replay = await async_setup_running_replay(hass, mock_config_entry, room_model)
+    changes = changes_after(replay, START)
     assert len(changes) >= 4
     lamp, bulb = replay_lights[LAMP], replay_lights[BULB]
     lamp.set_available(False)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from datetime import datetime, time
-import itertools
-from unittest.mock import patch
-from zoneinfo import ZoneInfo
+from datetime import time
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -36,33 +32,24 @@ from custom_components.lighting_replay.replay import ReplayOptions
 
 from .conftest import ROOM_SUBENTRY_ID
 from .replay_fixtures import (
-    HTTP_WARNINGS,
     LAMP,
+    START,
     ReplayTestLight,
     async_setup_replay,
+    fixed_seeds,
     no_learning,
     replay_lights,
     room_data,
     room_model,
 )
 
-__all__ = ["no_learning", "replay_lights", "room_data", "room_model"]
-
-
-@pytest.fixture(autouse=True)
-def fixed_seeds() -> Generator[None]:
-    """Seeds from a counter instead of the operating system: repeatable days."""
-    counter: Iterator[int] = itertools.count(1002)
-    with patch(
-        "custom_components.lighting_replay.replay.secrets.randbits",
-        side_effect=lambda _bits: next(counter),
-    ):
-        yield
-
-
-pytestmark = HTTP_WARNINGS
-
-START = datetime(2026, 6, 10, 12, 0, 30, tzinfo=ZoneInfo("US/Pacific"))
+__all__ = [
+    "fixed_seeds",
+    "no_learning",
+    "replay_lights",
+    "room_data",
+    "room_model",
+]
 
 
 async def test_options_flow_shapes_the_schedules(

@@ -2,54 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
 from datetime import datetime
-import itertools
-from unittest.mock import patch
-from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.lighting_replay.engine.model import RoomModel
-from custom_components.lighting_replay.replay import brightness_for_level, room_changes
+from custom_components.lighting_replay.replay import brightness_for_level
 from custom_components.lighting_replay.sensor import ReplayNextChangeSensor
 
 from .conftest import ROOM_SUBENTRY_ID
 from .replay_fixtures import (
-    HTTP_WARNINGS,
     NEXT_CHANGE,
+    START,
     ReplayTestLight,
     async_run_until,
     async_setup_replay,
+    changes_after,
     entity_snapshot,
+    fixed_seeds,
     no_learning,
     replay_lights,
     room_data,
     room_model,
 )
 
-__all__ = ["no_learning", "replay_lights", "room_data", "room_model"]
-
-pytestmark = HTTP_WARNINGS
-
-START = datetime(2026, 6, 10, 12, 0, 30, tzinfo=ZoneInfo("US/Pacific"))
-
-
-@pytest.fixture(autouse=True)
-def fixed_seeds() -> Generator[None]:
-    """Seeds from a counter instead of the operating system: repeatable days."""
-    counter: Iterator[int] = itertools.count(1002)
-    with patch(
-        "custom_components.lighting_replay.replay.secrets.randbits",
-        side_effect=lambda _bits: next(counter),
-    ):
-        yield
+__all__ = [
+    "fixed_seeds",
+    "no_learning",
+    "replay_lights",
+    "room_data",
+    "room_model",
+]
 
 
 async def test_next_change_follows_the_schedule(
@@ -65,9 +53,7 @@ async def test_next_change_follows_the_schedule(
     freezer.move_to(START)
     replay = await async_setup_replay(hass, mock_config_entry, room_model)
     room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
-    changes = [
-        c for c in room_changes(replay.schedules(ROOM_SUBENTRY_ID)) if c.at > START
-    ]
+    changes = changes_after(replay, START)
     assert len(changes) >= 3
 
     def check(moment: datetime) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from unittest.mock import patch
-from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, Platform
@@ -18,8 +16,8 @@ from custom_components.lighting_replay.engine.model import RoomModel
 
 from .conftest import ROOM_SUBENTRY_ID
 from .replay_fixtures import (
-    HTTP_WARNINGS,
     INCLUDE,
+    START,
     SWITCH,
     ReplayTestLight,
     async_setup_replay,
@@ -31,10 +29,6 @@ from .replay_fixtures import (
 )
 
 __all__ = ["no_learning", "replay_lights", "room_data", "room_model"]
-
-pytestmark = HTTP_WARNINGS
-
-START = datetime(2026, 6, 10, 12, 0, 30, tzinfo=ZoneInfo("US/Pacific"))
 
 
 async def test_switch_entities(
