@@ -19,6 +19,13 @@ they are scored twice: as the trainer's ``evaluate`` does, and with the
 generated and timer days seen the same way (minutes with the sun above
 civil dusk count as off), which compares like with like.
 
+Zone boundaries: of all on/off changes, the share that falls exactly on a
+zone boundary minute (e.g. 21:30, where the evening ends), and how many
+times more changes that minute sees than each minute within 10 of it
+(about 1 when a boundary is like any other minute), for the generated days
+(``after_dark`` models) and the true lamps; with the recordings also for
+the three real rooms (all 10 days learned, 10 draws) and their real days.
+
 Run: ``python benchmarks/engine_train.py [--quick] [--held-out]``. The last
 line is ``RESULT key=value ...``.
 """
@@ -51,6 +58,7 @@ from lighting_replay_engine.training import TrainingOptions, lamp_on_off, train_
 from lighting_replay_engine.zones import (
     DARK_ELEVATION_DEG,
     Location,
+    day_zones,
     local_clock,
     local_midnight,
     solar_elevation,
@@ -67,6 +75,8 @@ REAL_ROOMS = ("front-room", "back-room", "dining-room")
 REAL_DAYS = tuple(date(2016, 7, d) for d in (1, 2, 3, 18, 19, 20, 21, 22, 23, 24))
 REAL_FOLDS = ((22, 23, 24), (18, 19, 20), (1, 2, 3))
 KEYS = (*COMPONENTS, "score")
+#: Minutes either side of a zone boundary that give its neighbours' rate.
+NEAR_BOUNDARY = 10
 
 type Days = dict[date, npt.NDArray[np.float64]]
 
@@ -74,6 +84,62 @@ type Days = dict[date, npt.NDArray[np.float64]]
 def _mean(results: list[dict[str, float]]) -> dict[str, float]:
     """Return the mean of each distance."""
     return {key: float(np.mean([r[key] for r in results])) for key in KEYS}
+
+
+def boundary_changes(days: Days, location: Location) -> npt.NDArray[np.int64]:
+    """Count on/off changes: [at a zone boundary, within 10 of one, all].
+
+    A change is at minute ``m`` when the state of ``m`` differs from that of
+    ``m - 1`` (both known); the boundaries are the starts of the day's
+    ``DAY``, ``EVENING`` and ``LATE_EVENING`` zones (wall clock).
+    """
+    counts = np.zeros(3, dtype=np.int64)
+    for day, row in days.items():
+        values = np.asarray(row, dtype=np.float64)
+        known = np.isfinite(values[1:]) & np.isfinite(values[:-1])
+        changes = np.flatnonzero(known & (values[1:] != values[:-1])) + 1
+        counts[2] += changes.size
+        for bound in day_zones(day, location).bounds[1:4]:
+            minute = bound.hour * 60 + bound.minute
+            distance = np.abs(changes - minute)
+            counts[0] += int(np.sum(distance == 0))
+            counts[1] += int(np.sum((distance > 0) & (distance <= NEAR_BOUNDARY)))
+    return counts
+
+
+def boundary_figures(counts: npt.NDArray[np.int64]) -> tuple[float, float]:
+    """Return (share of changes at a boundary, ratio to the minutes near it)."""
+    share = float(counts[0] / max(int(counts[2]), 1))
+    per_minute = counts[1] / (2 * NEAR_BOUNDARY)
+    ratio = float(counts[0] / per_minute) if per_minute else float("nan")
+    return share, ratio
+
+
+def boundaries_real(options: TrainingOptions) -> dict[str, npt.NDArray[np.int64]]:
+    """Count boundary changes of the real days and of days generated for them."""
+    counts = {"real": np.zeros(3, np.int64), "generated": np.zeros(3, np.int64)}
+    if not (REAL_DATA / "thingflow-lux").is_dir():
+        return counts
+    for room in REAL_ROOMS:
+        times, lux = _read_room(room)
+        model = train_room(room, times, lux, SUNNYVALE, options)
+        smoothed = smooth(to_minute_series(times, lux))
+        real = real_days(on_off_series(model.levels, smoothed, SUNNYVALE), SUNNYVALE)
+        counts["real"] += boundary_changes(real, SUNNYVALE)
+        for draw in range(10):
+            rng = np.random.default_rng(draw)
+            generated = generate_days(model, sorted(real), SUNNYVALE, rng=rng)
+            counts["generated"] += boundary_changes(generated, SUNNYVALE)
+    return counts
+
+
+def _print_boundaries(title: str, counts: npt.NDArray[np.int64]) -> None:
+    """Print the boundary figures of one set of days."""
+    share, ratio = boundary_figures(counts)
+    print(
+        f"  {title:26s} {100 * share:5.2f}% of {int(counts[2])} changes"
+        f" at a boundary, {ratio:.2f}x the minutes near it"
+    )
 
 
 def _daylight_off(days: Days, location: Location) -> Days:
@@ -213,6 +279,7 @@ def main() -> None:
     scores["replay_truth"] = []
     scores["replay_sensor"] = []
     train_seconds: list[float] = []
+    boundaries = {"true": np.zeros(3, np.int64), "generated": np.zeros(3, np.int64)}
     for season in seasons:
         for seed in seeds:
             house = simulate_rooms(BERLIN, season, args.days, seed=seed)
@@ -236,6 +303,9 @@ def main() -> None:
                     rng = np.random.default_rng(seed)
                     generated = generate_days(models[rule], days, BERLIN, rng=rng)
                     scores[rule].append(compare(truth, generated)["score"])
+                    if rule == "after_dark":
+                        boundaries["generated"] += boundary_changes(generated, BERLIN)
+                boundaries["true"] += boundary_changes(truth, BERLIN)
                 timer = baseline_fixed_timer(days, BERLIN)
                 scores["timer"].append(compare(truth, timer)["score"])
                 # Replaying last week, once from the true lamps (the best any
@@ -258,6 +328,19 @@ def main() -> None:
         print(f"  {variant:14s} {np.mean(values):.3f}  (n={len(values)})")
     mean_train = float(np.mean(train_seconds))
     print(f"train one room ({args.days} days, 1 restart): {mean_train:.2f} s")
+    real_boundaries = boundaries_real(TrainingOptions(n_restarts=1))
+    print("on/off changes exactly at a zone boundary minute")
+    _print_boundaries("simulated, true lamps", boundaries["true"])
+    _print_boundaries("simulated, generated", boundaries["generated"])
+    if real_boundaries["real"][2]:
+        _print_boundaries("real rooms, real days", real_boundaries["real"])
+        _print_boundaries("real rooms, generated", real_boundaries["generated"])
+    boundary_keys = {
+        "sim_true": boundaries["true"],
+        "sim_generated": boundaries["generated"],
+        "real": real_boundaries["real"],
+        "real_generated": real_boundaries["generated"],
+    }
     held_out: dict[str, float] = {}
     if args.held_out:
         simulated = held_out_simulated(options)
@@ -277,6 +360,11 @@ def main() -> None:
         f"train_room_s={mean_train:.2f} "
         + " ".join(f"score_{k}={np.mean(v):.3f}" for k, v in scores.items())
         + "".join(f" score_{k}={v:.3f}" for k, v in held_out.items())
+        + "".join(
+            f" boundary_share_{k}={boundary_figures(v)[0]:.4f}"
+            for k, v in boundary_keys.items()
+            if v[2]
+        )
     )
 
 

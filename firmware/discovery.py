@@ -11,7 +11,7 @@ import json
 
 
 def config_parts(node, model, version, expire_after=0):
-    """The pieces of the discovery JSON for the illuminance sensor of ``node``.
+    """Return the discovery JSON for the illuminance sensor of ``node`` in pieces.
 
     ``node`` has a clean ``node_id`` (see node.py), ``name``
     and the topics ``state_topic``, ``availability_topic``, ``status_topic``.
@@ -25,12 +25,16 @@ def config_parts(node, model, version, expire_after=0):
         node_id,
         '_lux","state_topic":',
         json.dumps(node.state_topic),
-        ',"device_class":"illuminance","unit_of_measurement":"lx",'
-        '"state_class":"measurement","suggested_display_precision":1,'
-        '"availability_topic":',
+        (
+            ',"device_class":"illuminance","unit_of_measurement":"lx",'
+            '"state_class":"measurement","suggested_display_precision":1,'
+            '"availability_topic":'
+        ),
         json.dumps(node.availability_topic),
-        ',"payload_available":"online","payload_not_available":"offline",'
-        '"json_attributes_topic":',
+        (
+            ',"payload_available":"online","payload_not_available":"offline",'
+            '"json_attributes_topic":'
+        ),
         json.dumps(node.status_topic),
         ',"device":{"identifiers":["luxnode_',
         node_id,
@@ -49,5 +53,5 @@ def config_parts(node, model, version, expire_after=0):
 
 
 def config_payload(node, model, version, expire_after=0):
-    """The discovery JSON of ``config_parts`` as one string."""
+    """Return the discovery JSON of ``config_parts`` as one string."""
     return "".join(config_parts(node, model, version, expire_after))

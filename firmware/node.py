@@ -13,7 +13,6 @@ import json
 import sys
 import time
 
-from drivers import open_sensor
 from filters import MedianFilter, valid
 import machine
 from micropython import const
@@ -55,10 +54,8 @@ class Node:
         self.availability_topic = base + "/availability"
         self.state_topic = base + "/lux"
         self.status_topic = base + "/status"
-        prefix = s["discovery_prefix"]
-        self.config_topic = prefix + "/sensor/" + self.node_id + "/lux/config"
         # Home Assistant publishes "online" here when it (re)starts.
-        self.birth_topic = (prefix + "/status").encode()
+        self.birth_topic = (s["discovery_prefix"] + "/status").encode()
         self.name = s["name"]
         self.samples = max(1, int(s["samples"]))
         self.filter = MedianFilter(self.samples)
@@ -111,7 +108,13 @@ class Node:
                             s["i2c_id"], scl=scl, sda=sda, freq=s["i2c_freq"]
                         )
                 gc.collect()  # loading the driver needs contiguous RAM
-                self.sensor = open_sensor(s["sensor"], self.i2c)
+                import drivers
+
+                try:
+                    self.sensor = drivers.open_sensor(s["sensor"], self.i2c)
+                finally:
+                    # The driver stays loaded; the chooser is needed only now.
+                    sys.modules.pop("drivers", None)
             return self.sensor.read_lux()
         except (OSError, ValueError) as err:
             # Open it again next time: the chip may have been replugged.
@@ -134,6 +137,7 @@ class Node:
                     self.wdt.feed()
                 time.sleep_ms(200)
             log("wifi", self.wlan.ifconfig()[0])
+        gc.collect()  # the socket and its buffers need contiguous RAM
         self.client.connect()
         self.client.subscribe(self.birth_topic)
         self.announce = True
@@ -151,6 +155,7 @@ class Node:
         if self.announce:
             # Loaded for the announcement only: its code and text are not
             # kept in RAM between (rare) announcements.
+            gc.collect()  # loading it needs contiguous RAM
             import discovery
 
             expire = int(s["interval_s"] * 3) + 60 if s["deep_sleep"] else 0
@@ -162,8 +167,9 @@ class Node:
             )
             del discovery
             sys.modules.pop("discovery", None)
-            client.publish(self.config_topic, parts, True, 1)
-            parts = None
+            topic = s["discovery_prefix"] + "/sensor/" + self.node_id + "/lux/config"
+            client.publish(topic, parts, True, 1)
+            parts = topic = None
             self.announce = False
             if value is None and self.available:
                 value = self.last_value

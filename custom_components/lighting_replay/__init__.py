@@ -96,7 +96,7 @@ async def _async_update_listener(
 async def async_unload_entry(
     hass: HomeAssistant, entry: LightingReplayConfigEntry
 ) -> bool:
-    """Unload the platforms and stop learning."""
+    """Unload the platforms, stop learning and the replay runner."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.learning.async_shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -11,6 +12,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .data import LightingReplayConfigEntry, RoomState
+
+if TYPE_CHECKING:
+    from .replay import Replay
 
 
 @callback
@@ -70,16 +74,10 @@ class LightingReplayRoomScheduleEntity(LightingReplayRoomEntity):
     It follows the replay runner as well as the room state.
     """
 
-    def __init__(
-        self,
-        *,
-        entry: LightingReplayConfigEntry,
-        room: RoomState,
-        description: EntityDescription,
-    ) -> None:
-        """Initialise the entity of `room` described by `description`."""
-        super().__init__(entry=entry, room=room, description=description)
-        self.replay = entry.runtime_data.replay
+    @property
+    def replay(self) -> Replay:
+        """Return the replay runner of the room's home."""
+        return self.entry.runtime_data.replay
 
     async def async_added_to_hass(self) -> None:
         """Follow the replay runner too."""

@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 import numpy as np
 import pytest
 
+from lighting_replay_engine import schedule as schedule_module
 from lighting_replay_engine.model import HomeModel
 from lighting_replay_engine.schedule import (
     DaySchedule,
@@ -247,3 +248,61 @@ def test_jitter_moves_intervals(home_model: HomeModel, berlin: Location) -> None
     assert starts_plain != starts_moved
     with pytest.raises(ValueError, match="negative"):
         ScheduleOptions(jitter_minutes=-1)
+
+
+def _boundary_changes(home_model: HomeModel, berlin: Location) -> tuple[int, float]:
+    """Return changes at the zone boundaries and per minute within 10 of them.
+
+    Over 200 sampled November days of each simulated room (fixed seeds).
+    """
+    at_boundary, nearby = 0, 0
+    for room in home_model.rooms.values():
+        rng = np.random.default_rng(5)
+        for i in range(200):
+            day = date(2024, 11, 1) + timedelta(days=i % 60)
+            on = sample_day(room, day, berlin, rng=rng).on_minutes()
+            changes = np.flatnonzero(on[1:] != on[:-1]) + 1
+            for bound in day_zones(day, berlin).bounds[1:4]:
+                minute = bound.hour * 60 + bound.minute
+                at_boundary += int(np.sum(changes == minute))
+                near = (np.abs(changes - minute) <= 10) & (changes != minute)
+                nearby += int(near.sum())
+    return at_boundary, nearby / 20
+
+
+def test_zones_carry_the_lamp_over_their_boundaries(
+    home_model: HomeModel, berlin: Location, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lamp changes at a zone boundary about as often as at any minute.
+
+    Sampled independently, the zones switch the lamp right at the boundary
+    (21:30 in November) many times more often than at the minutes around it.
+    """
+    carried, carried_rate = _boundary_changes(home_model, berlin)
+    monkeypatch.setattr(schedule_module, "_start_after", lambda hmm, symbol: None)
+    independent, independent_rate = _boundary_changes(home_model, berlin)
+    assert carried_rate > 1.0  # enough changes nearby to compare with
+    assert independent_rate > 1.0
+    assert carried <= 3 * carried_rate + 3
+    assert independent >= 10 * independent_rate
+    assert 5 * carried < independent
+
+
+def test_rest_of_day_continues_the_whole_day(
+    home_model: HomeModel, berlin: Location
+) -> None:
+    """With the same seed, the rest of a day is the whole day cut at ``start``."""
+    day = date(2024, 11, 20)
+    moment = datetime(2024, 11, 20, 21, 45, tzinfo=berlin.tzinfo)
+    for room in home_model.rooms.values():
+        for seed in range(10):
+            whole = sample_day(room, day, berlin, rng=np.random.default_rng(seed))
+            rest = sample_day(
+                room, day, berlin, rng=np.random.default_rng(seed), start=moment
+            )
+            expected = [
+                (max(iv.start, moment), iv.end, iv.level)
+                for iv in whole.intervals
+                if iv.end > moment
+            ]
+            assert [(iv.start, iv.end, iv.level) for iv in rest.intervals] == expected

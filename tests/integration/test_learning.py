@@ -59,6 +59,15 @@ def _files(hass: HomeAssistant) -> dict[str, Any]:
     }
 
 
+async def async_learn_then_unload(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> dict[str, Any]:
+    """Set the entry up (it learns from the history), unload it; its files."""
+    await async_setup_integration(hass, entry)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    return _files(hass)
+
+
 async def test_training_from_recorder_history(
     hass: HomeAssistant,
     lux_history: History,
@@ -258,10 +267,8 @@ async def test_corrupted_archive_is_set_aside_and_rebuilt(
 ) -> None:
     """A damaged archive is renamed, logged and rebuilt from the recorder."""
     entry = mock_config_entry
-    await async_setup_integration(hass, entry)
-    files = _files(hass)
+    files = await async_learn_then_unload(hass, entry)
     good = await hass.async_add_executor_job(load_archive, files["archive"])
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
     blob = await hass.async_add_executor_job(files["archive"].read_bytes)
     damaged = blob[:30] + bytes(b ^ 0x5A for b in blob[30:60]) + blob[60:]
@@ -290,9 +297,7 @@ async def test_corrupted_model_is_set_aside_and_learned_again(
 ) -> None:
     """A damaged model file is renamed and the room trained again."""
     entry = mock_config_entry
-    await async_setup_integration(hass, entry)
-    files = _files(hass)
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    files = await async_learn_then_unload(hass, entry)
     await hass.async_add_executor_job(files["model"].write_text, '{"format": "lig')
 
     assert await hass.config_entries.async_setup(entry.entry_id)
