@@ -32,12 +32,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 UNIQUE_ID = "test_node_lux"
 
-# MQTT depends on Home Assistant's http component, which stores plain string
-# keys in its aiohttp app (newer aiohttp warns); that is core's, not ours.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:It is recommended to use web.AppKey instances for keys"
-)
-
 
 async def wait_for(check: Callable[[], Any], within: float = 30.0) -> Any:
     """Poll ``check()`` on the event loop until it returns something truthy."""

@@ -7,7 +7,6 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -22,10 +21,6 @@ from custom_components.lighting_replay.engine.zones import Location
 from .conftest import ROOM_SUBENTRY_ID, room_device, write_model_file
 
 
-# Home Assistant's http component stores plain string keys on aiohttp's
-# requests too ("use web.RequestKey"), which pyproject.toml's filter of the
-# application-key warning does not cover.
-@pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning")
 async def test_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
