@@ -23,12 +23,7 @@ from .data import (
 )
 from .engine.zones import Location
 from .learning import Learning, async_remove_storage
-from .replay import (
-    Replay,
-    ReplayOptions,
-    async_remove_replay_storage,
-    async_setup_replay_services,
-)
+from .replay import Replay, ReplayOptions, async_remove_replay_storage
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -44,7 +39,6 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions (once, for every entry)."""
     async_setup_services(hass)
-    async_setup_replay_services(hass)
     return True
 
 

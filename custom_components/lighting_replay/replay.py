@@ -62,25 +62,15 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import (
-    CALLBACK_TYPE,
-    Context,
-    HomeAssistant,
-    ServiceCall,
-    callback,
-)
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.event import async_track_point_in_time
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import numpy as np
-import voluptuous as vol
 
 from .const import (
-    ATTR_END,
-    ATTR_END_DATE,
     CONF_ALL_OFF_BY,
     CONF_JITTER_MINUTES,
     CONF_MIN_ON_MINUTES,
@@ -94,15 +84,11 @@ from .const import (
     DOMAIN,
     EVENT_LIGHT_ACTION,
     REPLAY_STORAGE_KEY,
-    SERVICE_REGENERATE,
-    SERVICE_START,
-    SERVICE_STOP,
     STORAGE_VERSION,
 )
 from .data import ChangeNotifier, LightingReplayConfigEntry, RoomState
 from .engine.schedule import Change, DaySchedule, Interval, ScheduleOptions, sample_day
 from .engine.zones import Location
-from .services import loaded_entries
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -892,64 +878,3 @@ async def async_remove_replay_storage(hass: HomeAssistant) -> None:
     await Store[dict[str, Any]](
         hass, STORAGE_VERSION, REPLAY_STORAGE_KEY
     ).async_remove()
-
-
-# Actions ---------------------------------------------------------------
-
-START_SCHEMA = vol.Schema(
-    vol.All(
-        {
-            vol.Optional(ATTR_END): cv.datetime,
-            vol.Optional(ATTR_END_DATE): cv.date,
-        },
-        cv.has_at_most_one_key(ATTR_END, ATTR_END_DATE),
-    )
-)
-
-
-@callback
-def _replays(hass: HomeAssistant) -> list[Replay]:
-    """Return the replay of every loaded entry."""
-    return [entry.runtime_data.replay for entry in loaded_entries(hass)]
-
-
-def end_of_call(data: Mapping[str, Any]) -> datetime | None:
-    """Return when replay should stop: `end` (local if naive) or after `end_date`."""
-    tz = dt_util.get_default_time_zone()
-    end: datetime | None = data.get(ATTR_END)
-    if end is not None:
-        return end if end.tzinfo is not None else end.replace(tzinfo=tz)
-    if (end_date := data.get(ATTR_END_DATE)) is not None:
-        # The vacation's last day is replayed to its end.
-        return datetime.combine(end_date + timedelta(days=1), time(0), tzinfo=tz)
-    return None
-
-
-async def _async_start(call: ServiceCall) -> None:
-    end = end_of_call(call.data)
-    for replay in _replays(call.hass):
-        await replay.async_turn_on(end)
-
-
-async def _async_stop(call: ServiceCall) -> None:
-    for replay in _replays(call.hass):
-        await replay.async_turn_off()
-
-
-async def _async_regenerate(call: ServiceCall) -> None:
-    for replay in _replays(call.hass):
-        await replay.async_regenerate()
-
-
-@callback
-def async_setup_replay_services(hass: HomeAssistant) -> None:
-    """Register the replay actions: start, stop, regenerate."""
-    hass.services.async_register(
-        DOMAIN, SERVICE_START, _async_start, schema=START_SCHEMA
-    )
-    hass.services.async_register(
-        DOMAIN, SERVICE_STOP, _async_stop, schema=vol.Schema({})
-    )
-    hass.services.async_register(
-        DOMAIN, SERVICE_REGENERATE, _async_regenerate, schema=vol.Schema({})
-    )

@@ -1,25 +1,41 @@
-"""Actions of Lighting Replay: train rooms, import a model for a room."""
+"""Actions of Lighting Replay.
+
+Learning: train rooms, import a model for a room. Replay: start (with an
+optional end), stop, regenerate the schedules.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import (
+    ATTR_END,
+    ATTR_END_DATE,
     ATTR_PATH,
     ATTR_ROOM,
     ATTR_ROOM_NAME,
     DOMAIN,
     SERVICE_IMPORT_MODEL,
+    SERVICE_REGENERATE,
+    SERVICE_START,
+    SERVICE_STOP,
     SERVICE_TRAIN,
 )
 from .data import LightingReplayConfigEntry
 from .engine.model import ModelError
+
+if TYPE_CHECKING:
+    from .replay import Replay
 
 TRAIN_SCHEMA = vol.Schema(
     {vol.Optional(ATTR_ROOM): vol.All(cv.ensure_list, [cv.string])}
@@ -131,6 +147,53 @@ async def _async_import_model(call: ServiceCall) -> None:
         ) from err
 
 
+# Replay actions ---------------------------------------------------------
+
+START_SCHEMA = vol.Schema(
+    vol.All(
+        {
+            vol.Optional(ATTR_END): cv.datetime,
+            vol.Optional(ATTR_END_DATE): cv.date,
+        },
+        cv.has_at_most_one_key(ATTR_END, ATTR_END_DATE),
+    )
+)
+
+
+@callback
+def _replays(hass: HomeAssistant) -> list[Replay]:
+    """Return the replay of every loaded entry."""
+    return [entry.runtime_data.replay for entry in loaded_entries(hass)]
+
+
+def end_of_call(data: Mapping[str, Any]) -> datetime | None:
+    """Return when replay should stop: `end` (local if naive) or after `end_date`."""
+    tz = dt_util.get_default_time_zone()
+    end: datetime | None = data.get(ATTR_END)
+    if end is not None:
+        return end if end.tzinfo is not None else end.replace(tzinfo=tz)
+    if (end_date := data.get(ATTR_END_DATE)) is not None:
+        # The vacation's last day is replayed to its end.
+        return datetime.combine(end_date + timedelta(days=1), time(0), tzinfo=tz)
+    return None
+
+
+async def _async_start(call: ServiceCall) -> None:
+    end = end_of_call(call.data)
+    for replay in _replays(call.hass):
+        await replay.async_turn_on(end)
+
+
+async def _async_stop(call: ServiceCall) -> None:
+    for replay in _replays(call.hass):
+        await replay.async_turn_off()
+
+
+async def _async_regenerate(call: ServiceCall) -> None:
+    for replay in _replays(call.hass):
+        await replay.async_regenerate()
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions."""
@@ -139,4 +202,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     hass.services.async_register(
         DOMAIN, SERVICE_IMPORT_MODEL, _async_import_model, schema=IMPORT_MODEL_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_START, _async_start, schema=START_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_STOP, _async_stop, schema=vol.Schema({})
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_REGENERATE, _async_regenerate, schema=vol.Schema({})
     )

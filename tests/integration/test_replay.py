@@ -28,9 +28,9 @@ from custom_components.lighting_replay.engine.model import RoomModel
 from custom_components.lighting_replay.replay import (
     Replay,
     brightness_for_level,
-    end_of_call,
     room_changes,
 )
+from custom_components.lighting_replay.services import end_of_call
 
 from .conftest import ROOM_SUBENTRY_ID, async_setup_integration
 from .replay_fixtures import (
