@@ -185,18 +185,24 @@ class MQTTClient:
         if qos:
             self.pid = self.pid % 65535 + 1
             pid = struct.pack("!H", self.pid)
-        if not isinstance(payload, (tuple, list)):
-            payload = (payload,)
+        pieces = isinstance(payload, (tuple, list))
         size = 2 + _size(topic) + (2 if qos else 0)
-        for part in payload:
-            size += _size(part)
+        if pieces:
+            for part in payload:
+                size += _size(part)
+        else:
+            size += _size(payload)
+        # Header, topic and packet id, then the payload straight to the socket.
         self._send(
             _PUBLISH | (qos & 3) << 1 | (1 if retain else 0),
             size,
             (topic,),
             pid,
-            *payload,
+            None if pieces else payload,
         )
+        if pieces:
+            for part in payload:
+                self.sock.write(part)
         if qos:
             self._wait_ack()
 

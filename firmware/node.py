@@ -97,6 +97,8 @@ class Node:
         s = self.settings
         try:
             if self.sensor is None:
+                # Opening needs contiguous RAM: for the bus, then the driver.
+                gc.collect()
                 if self.i2c is None:
                     scl = machine.Pin(s["i2c_scl"])
                     sda = machine.Pin(s["i2c_sda"])
@@ -107,7 +109,7 @@ class Node:
                         self.i2c = machine.I2C(
                             s["i2c_id"], scl=scl, sda=sda, freq=s["i2c_freq"]
                         )
-                gc.collect()  # loading the driver needs contiguous RAM
+                gc.collect()
                 import drivers
 
                 try:
@@ -170,6 +172,7 @@ class Node:
             topic = s["discovery_prefix"] + "/sensor/" + self.node_id + "/lux/config"
             client.publish(topic, parts, True, 1)
             parts = topic = None
+            gc.collect()  # the module's code goes now, before anything else
             self.announce = False
             if value is None and self.available:
                 value = self.last_value
@@ -314,6 +317,15 @@ def main(path="config.json"):
     # The loader and its defaults are not needed again: give their RAM back.
     del config
     sys.modules.pop("config", None)
+    gc.collect()
+    # Load the driver's code now, before sockets and messages cut up the heap
+    # (the sensor itself is opened at the first reading, which reports an
+    # unknown kind).
+    try:  # noqa: SIM105 - MicroPython has no contextlib.suppress
+        __import__("drivers." + settings["sensor"])
+    except ImportError:
+        pass
+    sys.modules.pop("drivers", None)
     gc.collect()
     try:
         node = Node(settings)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+import gc
 import math
 
 from homeassistant.components.recorder import history
@@ -102,6 +103,12 @@ def read_minute_series(
     page_start = start
     first_page = True
     while True:
+        # The previous page is garbage by now: a young collection here keeps
+        # the next page's objects from being promoted to the oldest
+        # generation (a collection during the page would promote them), and
+        # promotions are what start a full collection, which stops every
+        # thread, the event loop too.
+        gc.collect(1)
         states = history.state_changes_during_period(
             hass,
             page_start,
@@ -125,6 +132,7 @@ def read_minute_series(
             states[-1].last_changed, page_start + timedelta(microseconds=1)
         )
         first_page = False
+        del states
 
     times, values = held_samples(
         np.frombuffer(state_times, dtype=np.float64),
