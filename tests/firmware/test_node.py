@@ -75,6 +75,13 @@ def test_broker_restart_reconnects_and_announces_again(
             rec.wait_for(STATE, timeout=15, after=restarted)
         assert node.process is not None
         assert node.process.poll() is None
+        # The node logs the connection right after its first publishes: give
+        # it a moment to do so before it is stopped.
+        deadline = time.monotonic() + 10
+        while node.output().count("connected to") < 2:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     log = node.output()
     assert "retry in" in log
     assert log.count("connected to") >= 2
