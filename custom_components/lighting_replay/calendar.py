@@ -1,7 +1,7 @@
 """Calendars of the replay: each room's planned "lights on" and the home's.
 
 Events are the intervals of the very `DaySchedule` objects the replay runner
-executes (yesterday, today and tomorrow), so the calendar shows what the
+executes (yesterday to a week ahead), so the calendar shows what the
 lights will do. Rooms left out of replay show no events.
 """
 
@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .const import PLAN_DAYS_AHEAD
 from .data import LightingReplayConfigEntry
 from .engine.schedule import Interval
 from .entity import (
@@ -71,8 +72,10 @@ def _events(
 
 def _current_or_next(replay: Replay, subentry_ids: list[str]) -> CalendarEvent | None:
     now = dt_util.now()
-    # Replay plans at most until the end of tomorrow.
-    upcoming = _events(replay, subentry_ids, now, now + timedelta(days=3))
+    # Replay plans at most until the end of the week ahead.
+    upcoming = _events(
+        replay, subentry_ids, now, now + timedelta(days=PLAN_DAYS_AHEAD + 1)
+    )
     return upcoming[0] if upcoming else None
 
 

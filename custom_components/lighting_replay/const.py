@@ -84,6 +84,8 @@ MAX_MIN_ON_MINUTES: Final = 240
 MAX_JITTER_MINUTES: Final = 60
 MAX_SUNSET_OFFSET: Final = 240
 REPLAY_STORAGE_KEY: Final = f"{DOMAIN}.replay"
+# Days planned after today: with today, the week the calendars show.
+PLAN_DAYS_AHEAD: Final = 6
 EVENT_LIGHT_ACTION: Final = "lighting_replay_light_action"
 SERVICE_START: Final = "start"
 SERVICE_STOP: Final = "stop"

@@ -1,17 +1,19 @@
 """The replay runner: day schedules, timers, light actions, snapshot and restore.
 
-`Replay` holds, for every room, one sampled `DaySchedule` per local day
-(yesterday, today and tomorrow). Those very objects are what the runner
-executes and what the calendars and next-change sensors show, so nothing is
-computed twice.
+`Replay` holds, for every room, one sampled `DaySchedule` per local day, from
+yesterday to a week ahead (today and the `PLAN_DAYS_AHEAD` days after it).
+Those very objects are what the runner executes and what the calendars and
+next-change sensors show, so nothing is computed twice.
 
-- A new day is sampled for each room at local midnight (the day after
-  tomorrow becomes "tomorrow"), each with its own random seed drawn from the
+- At local midnight the oldest day is forgotten and a new last day of the
+  week is sampled for each room, each with its own random seed drawn from the
   operating system, stored with the schedule so the day can be sampled again
-  (same model, options and start) for diagnostics.
+  (same model, options and start) for diagnostics. Sampling runs in the
+  executor, and the new days replace the old ones in one step, so the
+  calendars never show a half-planned week.
 - The options (active window, all-off time, minimum on-duration, jitter) are
-  applied when a day is sampled; changing them samples today (from now) and
-  tomorrow again.
+  applied when a day is sampled; changing them samples the week anew (today
+  from now).
 - Turning replay on samples the rest of today anew, takes a snapshot of the
   lights and applies the state of this minute; from then on one timer fires
   at the next change of any room (or at midnight, or at the end of the
@@ -25,8 +27,9 @@ computed twice.
 - A light that is unavailable or whose action fails is logged once, skipped
   and tried again at the room's next action; it is listed in
   `unreachable` until an action reaches it.
-- A room's new model (nightly training, import) is used from tomorrow's
-  schedule on; today's stays as shown unless the room had none yet.
+- A room's new model (nightly training, import) is used from tomorrow on: the
+  days after today are sampled anew; today's stays as shown unless the room
+  had none yet.
 """
 
 from __future__ import annotations
@@ -83,10 +86,12 @@ from .const import (
     DEFAULT_RESTORE,
     DOMAIN,
     EVENT_LIGHT_ACTION,
+    PLAN_DAYS_AHEAD,
     REPLAY_STORAGE_KEY,
     STORAGE_VERSION,
 )
 from .data import ChangeNotifier, LightingReplayConfigEntry, RoomState
+from .engine.model import RoomModel
 from .engine.schedule import Change, DaySchedule, Interval, ScheduleOptions, sample_day
 from .engine.zones import Location
 
@@ -261,6 +266,11 @@ def room_changes(days: Iterable[DaySchedule]) -> list[Change]:
     return out
 
 
+def week(today: date) -> list[date]:
+    """Return the days replay plans: today and the `PLAN_DAYS_AHEAD` after it."""
+    return [today + timedelta(days=n) for n in range(PLAN_DAYS_AHEAD + 1)]
+
+
 def brightness_for_level(room: RoomState, level: int | None) -> int:
     """Return the brightness (percent) of a level relative to the brightest.
 
@@ -326,7 +336,7 @@ class Replay(ChangeNotifier):
         return dt_util.now().astimezone(self.location.tzinfo)
 
     def schedules(self, subentry_id: str) -> list[DaySchedule]:
-        """Return a room's sampled days in order (yesterday to tomorrow)."""
+        """Return a room's sampled days in order (yesterday to a week ahead)."""
         days = self.plans.get(subentry_id, {})
         return [days[day].schedule for day in sorted(days)]
 
@@ -502,10 +512,10 @@ class Replay(ChangeNotifier):
         """Bring the days up to date and apply this minute's state once."""
         async with self._lock:
             now = self.now()
-            if self._options_changed:
-                self._drop_days(now.date(), now.date() + timedelta(days=1))
-                self._options_changed = False
-            self._roll(now)
+            await self._async_plan(
+                now, resample=week(now.date()) if self._options_changed else ()
+            )
+            self._options_changed = False
             self._started = True
             if self.active:
                 if self.end is not None and dt_util.as_utc(now) >= self.end:
@@ -530,49 +540,77 @@ class Replay(ChangeNotifier):
             self._models[sid] = model
             if model is None or not self._started:
                 return
-            now = self.now()
-            # Tomorrow follows the new model; today's schedule stays as
-            # shown unless the room had none.
-            self.plans[sid].pop(now.date() + timedelta(days=1), None)
-            self._roll(now)
-            if self.active:
-                self._spawn(self._async_apply_locked(), "new model")
-            self._after_change()
+            self._spawn(self._async_new_model(sid), "new model", action=False)
 
         return room_changed
 
-    def _drop_days(self, *days: date) -> None:
-        for room_days in self.plans.values():
-            for day in days:
-                room_days.pop(day, None)
+    async def _async_new_model(self, sid: str) -> None:
+        """Follow a room's new model from tomorrow on (today if it had none)."""
+        async with self._lock:
+            now = self.now()
+            await self._async_plan(now, resample=week(now.date())[1:], rooms=[sid])
+        if self.active:
+            self._spawn(self._async_apply_locked(), "new model")
+        self._after_change()
 
-    def _roll(self, now: datetime) -> None:
-        """Forget old days; sample today (from now) and tomorrow where missing."""
+    async def _async_plan(
+        self,
+        now: datetime,
+        *,
+        resample: Iterable[date] = (),
+        rooms: Iterable[str] | None = None,
+    ) -> None:
+        """Forget days before yesterday; sample the week ahead where missing.
+
+        The days in `resample` are sampled anew for `rooms` (all by default);
+        today always from `now`. Sampling runs in the executor.
+        """
         today = now.date()
-        tomorrow = today + timedelta(days=1)
+        again = set(resample)
+        again_rooms = set(self.rooms if rooms is None else rooms)
+        jobs: list[tuple[str, date, datetime | None]] = []
         for sid, room in self.rooms.items():
             days = self.plans[sid]
-            for day in [
-                d for d in days if d < today - timedelta(days=1) or d > tomorrow
-            ]:
+            for day in [d for d in days if d < today - timedelta(days=1)]:
                 days.pop(day)
             if room.model is None:
                 continue
-            if today not in days:
-                days[today] = self._sample(room, today, now)
-            if tomorrow not in days:
-                days[tomorrow] = self._sample(room, tomorrow, None)
+            jobs.extend(
+                (sid, day, now if day == today else None)
+                for day in week(today)
+                if day not in days or (day in again and sid in again_rooms)
+            )
+        if not jobs:
+            return
+        models = {sid: self.rooms[sid].model for sid, _, _ in jobs}
+        plans = await self.hass.async_add_executor_job(self._sample_days, models, jobs)
+        # All at once, so readers never see a half-planned week.
+        for (sid, day, _), plan in zip(jobs, plans, strict=True):
+            self.plans[sid][day] = plan
 
-    def _sample(self, room: RoomState, day: date, start: datetime | None) -> PlannedDay:
-        """Sample a room's day with a fresh seed (about 10 ms per room and day)."""
+    def _sample_days(
+        self,
+        models: Mapping[str, RoomModel | None],
+        jobs: list[tuple[str, date, datetime | None]],
+    ) -> list[PlannedDay]:
+        """Sample days of rooms (in the executor)."""
+        return [
+            self._sample(self.rooms[sid].config.name, models[sid], day, start)
+            for sid, day, start in jobs
+        ]
+
+    def _sample(
+        self, name: str, model: RoomModel | None, day: date, start: datetime | None
+    ) -> PlannedDay:
+        """Sample a room's day with a fresh seed (a few ms per room and day)."""
         seed = secrets.randbits(64)
-        if room.model is None:
+        if model is None:
             return PlannedDay(
-                schedule=DaySchedule(room.config.name, day, ()), seed=seed, start=start
+                schedule=DaySchedule(name, day, ()), seed=seed, start=start
             )
         try:
             schedule = sample_day(
-                room.model,
+                model,
                 day,
                 self.location,
                 rng=np.random.default_rng(seed),
@@ -581,8 +619,8 @@ class Replay(ChangeNotifier):
             )
         except Exception:
             # An unusable model must not stop the other rooms.
-            _LOGGER.exception("Sampling %s of room %s failed", day, room.config.name)
-            schedule = DaySchedule(room.config.name, day, ())
+            _LOGGER.exception("Sampling %s of room %s failed", day, name)
+            schedule = DaySchedule(name, day, ())
         return PlannedDay(schedule=schedule, seed=seed, start=start)
 
     def _points(self, now: datetime) -> list[datetime]:
@@ -626,7 +664,7 @@ class Replay(ChangeNotifier):
                 moment = (now if point is None else max(now, point)).astimezone(
                     self.location.tzinfo
                 )
-                self._roll(moment)
+                await self._async_plan(moment)
                 if (
                     self.active
                     and self.end is not None
@@ -823,8 +861,7 @@ class Replay(ChangeNotifier):
                 self.active = True
                 if self._started:
                     now = self.now()
-                    self._drop_days(now.date())
-                    self._roll(now)
+                    await self._async_plan(now, resample=[now.date()])
                     self._take_snapshot(self.rooms)
                     await self._async_apply(now, force=True)
         await self._store.async_save(self._data_to_store())
@@ -844,11 +881,10 @@ class Replay(ChangeNotifier):
         self._after_change()
 
     async def async_regenerate(self) -> None:
-        """Sample today (from now) and tomorrow anew for every room."""
+        """Sample the week (today from now) anew for every room."""
         async with self._lock:
             now = self.now()
-            self._drop_days(now.date(), now.date() + timedelta(days=1))
-            self._roll(now)
+            await self._async_plan(now, resample=week(now.date()))
             if self.active and self._started:
                 await self._async_apply(now, force=False)
         self._after_change()

@@ -326,7 +326,7 @@ async def init_integration(
     return mock_config_entry
 
 
-FIXED_TRAINED_AT = "2026-01-15T03:17:00+00:00"
+FIXED_TRAINED_AT = "2026-06-10T03:17:00+00:00"
 
 
 @pytest.fixture(scope="session")
@@ -336,7 +336,7 @@ def trained_model_data() -> dict[str, Any]:
     Made once per test session; `trained_at` is fixed so snapshots hold.
     """
     location = Location(32.87336, -117.22743, "US/Pacific")
-    timestamps, lux = simulate_household(location, date(2026, 1, 1), 14, seed=3)[
+    timestamps, lux = simulate_household(location, date(2026, 5, 27), 14, seed=3)[
         "living_room"
     ]
     model = train_room(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from unittest.mock import patch
 
@@ -14,6 +14,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.lighting_replay.const import PLAN_DAYS_AHEAD
 from custom_components.lighting_replay.engine.model import RoomModel
 from custom_components.lighting_replay.engine.schedule import Interval
 from custom_components.lighting_replay.replay import Replay, room_changes
@@ -84,10 +85,15 @@ async def test_calendar_shows_what_the_lights_do(
     """Calendar events = the runner's intervals = the lamp's on periods."""
     freezer.move_to(START)
     replay = await async_setup_running_replay(hass, mock_config_entry, room_model)
-    until = START + timedelta(days=2)
+    # The calendar shows a predicted week: today and the six days after it.
+    until = datetime.combine(
+        START.date() + timedelta(days=PLAN_DAYS_AHEAD + 1), time(0), START.tzinfo
+    )
     events = await get_events(hass, ROOM_CALENDAR, START, until)
     intervals = room_intervals(replay)
-    assert len(events) >= 2
+    event_days = {datetime.fromisoformat(e["start"]).date() for e in events}
+    assert len(event_days) >= 5, "the model lights the room on most evenings"
+    assert max(event_days) > START.date() + timedelta(days=2)
     assert [
         (dt_util.parse_datetime(e["start"]), dt_util.parse_datetime(e["end"]))
         for e in events
@@ -102,7 +108,7 @@ async def test_calendar_shows_what_the_lights_do(
     assert hass.states.get(ROOM_CALENDAR).state == STATE_ON  # type: ignore[union-attr]
     assert hass.states.get(LAMP).state == STATE_ON  # type: ignore[union-attr]
 
-    # What the lamp did over two days is exactly the calendar's events.
+    # What the lamp did over the week is exactly the calendar's events.
     await async_run_until(hass, freezer, replay, until)
     lamp_on: list[datetime] = []
     lamp_off: list[datetime] = []

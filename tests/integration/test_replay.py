@@ -20,7 +20,11 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.lighting_replay.const import DOMAIN, EVENT_LIGHT_ACTION
+from custom_components.lighting_replay.const import (
+    DOMAIN,
+    EVENT_LIGHT_ACTION,
+    PLAN_DAYS_AHEAD,
+)
 from custom_components.lighting_replay.diagnostics import (
     async_get_config_entry_diagnostics,
 )
@@ -29,6 +33,7 @@ from custom_components.lighting_replay.replay import (
     Replay,
     brightness_for_level,
     room_changes,
+    week,
 )
 from custom_components.lighting_replay.services import end_of_call
 
@@ -119,9 +124,10 @@ async def test_replay_switches_lights_on_schedule(
     assert all(iv.end > START for iv in today.schedule.intervals)
     check_lights(hass, replay, START)
 
-    # The days as planned now: today from noon and tomorrow (sampled ahead).
+    # The days as planned now: today from noon and the week ahead.
     planned = list(replay.schedules(ROOM_SUBENTRY_ID))
-    assert [s.day for s in planned] == [START.date(), START.date() + timedelta(1)]
+    assert [s.day for s in planned] == week(START.date())
+    assert len(planned) == PLAN_DAYS_AHEAD + 1 == 7
     until = datetime.combine(START.date() + timedelta(2), time(0), START.tzinfo)
     changes = [c for c in room_changes(planned) if START < c.at < until]
     assert len(changes) >= 4, "the model should light the room on two evenings"
@@ -136,9 +142,14 @@ async def test_replay_switches_lights_on_schedule(
         until - timedelta(minutes=1),
         check=lambda moment: check_lights(hass, replay, moment),
     )
-    # Midnight was a step (tomorrow became today, a new tomorrow was made).
+    # Midnight was a step (tomorrow became today, a new last day was made).
     assert datetime.combine(START.date() + timedelta(1), time(0), START.tzinfo) in steps
-    assert START.date() + timedelta(2) in replay.plans[ROOM_SUBENTRY_ID]
+    assert sorted(replay.plans[ROOM_SUBENTRY_ID]) == [
+        START.date(),
+        *week(START.date() + timedelta(1)),
+    ]
+    # The days already planned stayed as they were.
+    assert replay.schedules(ROOM_SUBENTRY_ID)[:-1] == planned
 
     # Each light was switched once per change, at the change's minute.
     for entity_id, light in replay_lights.items():
@@ -255,8 +266,7 @@ async def test_restore_cache_free_restart_from_storage(
     assert stored["active"] is True
     assert stored["snapshot"][LAMP] == {"state": "on", ATTR_BRIGHTNESS: 128}
     assert set(stored["days"][ROOM_SUBENTRY_ID]) == {
-        START.date().isoformat(),
-        (START.date() + timedelta(1)).isoformat(),
+        day.isoformat() for day in week(START.date())
     }
     today = stored["days"][ROOM_SUBENTRY_ID][START.date().isoformat()]
     assert today["seed"] >= 1002
@@ -433,7 +443,7 @@ async def test_regenerate_samples_new_days(
     room_model: RoomModel,
     replay_lights: dict[str, ReplayTestLight],
 ) -> None:
-    """`regenerate` samples today (from now) and tomorrow with new seeds."""
+    """`regenerate` samples the week (today from now) with new seeds."""
     freezer.move_to(START)
     replay = await async_setup_replay(hass, mock_config_entry, room_model)
     seeds = {d: p.seed for d, p in replay.plans[ROOM_SUBENTRY_ID].items()}
@@ -441,10 +451,10 @@ async def test_regenerate_samples_new_days(
     freezer.move_to(later)
     await hass.services.async_call(DOMAIN, "regenerate", blocking=True)
     plans = replay.plans[ROOM_SUBENTRY_ID]
-    assert set(plans) == set(seeds)
+    assert set(plans) == set(seeds) == set(week(START.date()))
     assert all(plans[d].seed != seeds[d] for d in seeds)
     assert plans[START.date()].start == later
-    assert plans[START.date() + timedelta(1)].start is None
+    assert all(plans[d].start is None for d in week(START.date())[1:])
 
 
 async def test_leaving_a_room_out(
@@ -490,7 +500,7 @@ async def test_room_without_model_gets_days_when_its_model_comes(
     room_model: RoomModel,
     replay_lights: dict[str, ReplayTestLight],
 ) -> None:
-    """A room's first model gives it today (from now) and tomorrow at once."""
+    """A room's first model gives it the week (today from now) at once."""
     freezer.move_to(START)
     await async_setup_integration(hass, mock_config_entry)
     replay = mock_config_entry.runtime_data.replay
@@ -499,17 +509,18 @@ async def test_room_without_model_gets_days_when_its_model_comes(
     assert replay.plans[ROOM_SUBENTRY_ID] == {}
     room.model = room_model
     room.async_update_listeners()
-    plans = replay.plans[ROOM_SUBENTRY_ID]
-    assert set(plans) == {START.date(), START.date() + timedelta(1)}
+    await hass.async_block_till_done(wait_background_tasks=True)
+    plans = dict(replay.plans[ROOM_SUBENTRY_ID])
+    assert set(plans) == set(week(START.date()))
     assert plans[START.date()].start == START
-    # A newer model changes tomorrow, not today as shown.
-    today = plans[START.date()]
+    # A newer model changes the days from tomorrow on, not today as shown.
     room.model = RoomModel.from_dict(room_model.to_dict())
     room.async_update_listeners()
-    assert replay.plans[ROOM_SUBENTRY_ID][START.date()] is today
-    assert replay.plans[ROOM_SUBENTRY_ID][START.date() + timedelta(1)].seed > (
-        today.seed
-    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    after = replay.plans[ROOM_SUBENTRY_ID]
+    assert set(after) == set(plans)
+    assert after[START.date()] is plans[START.date()]
+    assert all(after[d].seed != plans[d].seed for d in week(START.date())[1:])
 
 
 async def test_damaged_store_starts_afresh(

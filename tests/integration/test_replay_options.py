@@ -28,7 +28,7 @@ from custom_components.lighting_replay.logbook import (
     async_describe_events,
     describe_light_action,
 )
-from custom_components.lighting_replay.replay import ReplayOptions
+from custom_components.lighting_replay.replay import ReplayOptions, week
 
 from .conftest import ROOM_SUBENTRY_ID
 from .replay_fixtures import (
@@ -59,7 +59,7 @@ async def test_options_flow_shapes_the_schedules(
     room_model: RoomModel,
     replay_lights: dict[str, ReplayTestLight],
 ) -> None:
-    """Options saved in the flow resample today and tomorrow with them."""
+    """Options saved in the flow resample the planned week with them."""
     freezer.move_to(START)
     replay = await async_setup_replay(hass, mock_config_entry, room_model)
     before = {d: p.seed for d, p in replay.plans[ROOM_SUBENTRY_ID].items()}
@@ -91,7 +91,7 @@ async def test_options_flow_shapes_the_schedules(
     assert replay.options.schedule.window_start == time(19)
     assert not replay.options.restore
     plans = replay.plans[ROOM_SUBENTRY_ID]
-    assert set(plans) == set(before)
+    assert set(plans) == set(before) == set(week(START.date()))
     assert all(plans[d].seed != before[d] for d in before)
     intervals = [iv for p in plans.values() for iv in p.schedule.intervals]
     assert intervals, "the model lights the room between 19:00 and 22:00"
