@@ -3,8 +3,8 @@
 The simulator knows when each lamp was really on, so generated days can be
 compared with the truth rather than with what the sensor made of it. For
 several simulated households (seasons and seeds) every room is trained with
-each daylight rule of the training, days are generated for the same dates,
-and the realism score (``realism.compare``, lower is better) against the
+each variant of the training (daylight rules, light levels), days are
+generated for the same dates, and the realism score (``realism.compare``, lower is better) against the
 true lamp days is averaged. The fixed timer and "same weekday last week"
 baselines are scored the same way; the replay once from the true lamp days
 (the best a replay can do) and once from the days as the sensor saw them.
@@ -66,8 +66,16 @@ from lighting_replay_engine.zones import (
 
 BERLIN = Location(52.52, 13.40, "Europe/Berlin")
 SEASONS = (date(2024, 3, 4), date(2024, 6, 3), date(2024, 9, 2), date(2024, 11, 4))
-#: The training's daylight rules; "keep" is what the original system did.
-RULES = ("after_dark", "unknown", "off", "keep")
+#: The training's variants: its daylight rules ("keep" is what the original
+#: system did) and, with the default rule, light levels fitted to all
+#: readings as the original did ("levels_all") instead of those after dark.
+VARIANTS: dict[str, dict[str, str]] = {
+    "after_dark": {},
+    "unknown": {"daylight": "unknown"},
+    "off": {"daylight": "off"},
+    "keep": {"daylight": "keep"},
+    "levels_all": {"levels_from": "all"},
+}
 SUNNYVALE = Location(37.37, -122.04, "America/Los_Angeles")
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_ROOMS = ("front-room", "back-room", "dining-room")
@@ -177,8 +185,11 @@ def _score(
 
 
 def held_out_simulated(options: TrainingOptions) -> dict[str, dict[str, float]]:
-    """Learn 28 simulated days, score the next 14 against the true lamps."""
-    model_scores, timer_scores = [], []
+    """Learn 28 simulated days, score the next 14 against the true lamps.
+
+    Also with the light levels fitted to all readings (``model_levels_all``).
+    """
+    model_scores, levels_all_scores, timer_scores = [], [], []
     for season in SEASONS:
         for seed in (7, 8, 9, 10):
             house = simulate_rooms(BERLIN, season, 42, seed=seed)
@@ -194,9 +205,21 @@ def held_out_simulated(options: TrainingOptions) -> dict[str, dict[str, float]]:
                     d: v for d, v in real_days(lamps, BERLIN).items() if d >= first_test
                 }
                 model_scores.append(_score(truth, model, BERLIN, 5))
+                levels_all = train_room(
+                    name,
+                    room.timestamps_s[learn],
+                    room.lux[learn],
+                    BERLIN,
+                    replace(options, levels_from="all"),
+                )
+                levels_all_scores.append(_score(truth, levels_all, BERLIN, 5))
                 timer = baseline_fixed_timer(sorted(truth), BERLIN)
                 timer_scores.append(compare(truth, timer))
-    return {"model": _mean(model_scores), "timer": _mean(timer_scores)}
+    return {
+        "model": _mean(model_scores),
+        "model_levels_all": _mean(levels_all_scores),
+        "timer": _mean(timer_scores),
+    }
 
 
 def _read_room(
@@ -274,7 +297,7 @@ def main() -> None:
     simulate_s = time.perf_counter() - start
     print(f"simulate 90 days x 3 rooms: {simulate_s:.3f} s")
 
-    scores: dict[str, list[float]] = {rule: [] for rule in RULES}
+    scores: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
     scores["timer"] = []
     scores["replay_truth"] = []
     scores["replay_sensor"] = []
@@ -290,20 +313,20 @@ def main() -> None:
                 truth = real_days(truth_series, BERLIN)
                 days = sorted(truth)
                 models = {}
-                for rule in RULES:
+                for variant, changes in VARIANTS.items():
                     t0 = time.perf_counter()
-                    models[rule] = train_room(
+                    models[variant] = train_room(
                         name,
                         room.timestamps_s,
                         room.lux,
                         BERLIN,
-                        replace(options, daylight=rule),
+                        replace(options, **changes),
                     )
                     train_seconds.append(time.perf_counter() - t0)
                     rng = np.random.default_rng(seed)
-                    generated = generate_days(models[rule], days, BERLIN, rng=rng)
-                    scores[rule].append(compare(truth, generated)["score"])
-                    if rule == "after_dark":
+                    generated = generate_days(models[variant], days, BERLIN, rng=rng)
+                    scores[variant].append(compare(truth, generated)["score"])
+                    if variant == "after_dark":
                         boundaries["generated"] += boundary_changes(generated, BERLIN)
                 boundaries["true"] += boundary_changes(truth, BERLIN)
                 timer = baseline_fixed_timer(days, BERLIN)

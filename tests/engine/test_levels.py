@@ -122,6 +122,42 @@ def test_threshold_from_after_dark_ignores_daylight() -> None:
     assert levels.centres[levels.on_level] > 100
 
 
+def test_dim_lamp_gets_a_level_of_its_own_after_dark() -> None:
+    """Levels fitted after dark keep a dim lamp apart from the dark room.
+
+    Daylight gives 80, 160 and 240 lx; after dark the room is dark (0.5 lx)
+    or lit by a reading lamp (25 lx). Clustered with the daylight (the
+    original's way, ``levels_from="all"``), the lamp shares the lowest
+    level with the dark room and is never on; after dark it is on.
+    """
+    rng = np.random.default_rng(2)
+    day = np.concatenate(
+        [rng.normal(80, 10, 3000), rng.normal(160, 15, 3000), rng.normal(240, 15, 3000)]
+    )
+    night = np.concatenate([rng.normal(0.5, 0.2, 6000), rng.normal(25, 1.5, 600)])
+    lux = np.concatenate([day, night])
+    dark = np.concatenate([np.zeros(day.size, bool), np.ones(night.size, bool)])
+    lamp = night > 20
+
+    levels = fit_levels(lux, after_dark=dark)
+    assert np.mean(levels.on_off(night) == lamp) > 0.99
+    original = fit_levels(lux, after_dark=dark, levels_from="all")
+    assert not np.any(original.on_off(night[lamp]) == 1)
+    with pytest.raises(ValueError, match="levels_from"):
+        fit_levels(lux, after_dark=dark, levels_from="daylight")
+
+
+def test_few_readings_after_dark_fit_levels_to_all() -> None:
+    """Less than a day of readings after dark: the centres come from all."""
+    lux = _clusters()
+    dark = np.zeros(lux.size, bool)
+    dark[:100] = True
+    np.testing.assert_array_equal(
+        fit_levels(lux, after_dark=dark).centres,
+        fit_levels(lux, after_dark=dark, levels_from="all").centres,
+    )
+
+
 def test_manual_threshold_wins() -> None:
     """``on_level`` given by hand is kept."""
     levels = fit_levels(_clusters(), on_level=3)

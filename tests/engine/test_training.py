@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -221,3 +221,28 @@ def test_training_learns_from_the_prepared_sequences(
     again = prepare_room(sim.timestamps_s, sim.lux, berlin, options, levels=other)
     assert again.levels is other
     assert np.count_nonzero(again.on_off == 1) < np.count_nonzero(prepared.on_off == 1)
+
+
+def test_dim_reading_lamp_is_replayed() -> None:
+    """A bedroom's dim reading lamp (35 lx; 250 lx of daylight) is learned.
+
+    With light levels from all readings (the original's way) the lamp falls
+    into the dark room's level and the bedroom is never lit; with levels
+    from the readings after dark it is lit on most nights, as it really was.
+    """
+    nairobi = Location(-1.29, 36.82, "Africa/Nairobi")
+    start = date(2026, 10, 25)
+    room = simulate_rooms(nairobi, start, 28, seed=1)["bedroom"]
+    days = [start + timedelta(days=28 + n) for n in range(40)]
+
+    def lit_share(options: TrainingOptions) -> float:
+        model = train_room("bedroom", room.timestamps_s, room.lux, nairobi, options)
+        rng = np.random.default_rng(5)
+        return float(
+            np.mean(
+                [bool(sample_day(model, d, nairobi, rng=rng).intervals) for d in days]
+            )
+        )
+
+    assert lit_share(TrainingOptions(levels_from="all")) == 0.0
+    assert lit_share(TrainingOptions()) > 0.4

@@ -22,6 +22,7 @@ from typing import IO, Any, NoReturn
 
 import numpy as np
 
+from lighting_replay_engine.levels import LEVELS_FROM
 from lighting_replay_engine.model import HomeModel, ModelError
 from lighting_replay_engine.schedule import ScheduleOptions
 from lighting_replay_engine.training import (
@@ -359,6 +360,7 @@ def _training_options(
         min_days=args.min_days,
         n_iter=args.iterations,
         daylight=args.daylight,
+        levels_from=args.levels_from,
     )
     return options, per_room_on
 
@@ -817,6 +819,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="what a bright minute while the sun is up counts as: after_dark"
         " ignores daylight minutes, unknown ignores bright ones, off counts them"
         " off, keep counts them on (default %(default)s)",
+    )
+    group.add_argument(
+        "--levels-from",
+        choices=LEVELS_FROM,
+        default=defaults.levels_from,
+        help="readings the light levels are fitted to: after_dark (the lamps"
+        " alone) or all, daylight too (default %(default)s)",
     )
     group.add_argument("--seed", type=int, default=defaults.seed)
     group.add_argument(

@@ -6,6 +6,14 @@ come from an exact-assignment 1-D K-Means (sorted data, boundaries at the
 midpoints between centres) that is deterministic for a given seed, and the
 threshold is found from the readings taken after dark, where daylight cannot
 be mistaken for a lamp.
+
+The centres are fitted to the readings after dark as well (``LEVELS_FROM``:
+``"after_dark"``, the default; ``"all"`` is the original's). Clustered with
+the day's readings, the levels spread over daylight, and a dim lamp (a
+reading light of 35 lx in a room with 250 lx of daylight) falls into the
+lowest level with the dark room: it is never "on", and its room is never
+lit in replay. After dark the readings are the lamps' alone.
+``benchmarks/engine_train.py`` measures both (see its README).
 """
 
 from __future__ import annotations
@@ -27,6 +35,10 @@ N_RANDOM_STARTS = 8
 MAX_ITERATIONS = 300
 #: Fewer after-dark readings than this give no automatic threshold.
 MIN_AFTER_DARK_SAMPLES = 60
+#: Which readings the level centres are fitted to (see the module's docstring).
+LEVELS_FROM = ("after_dark", "all")
+#: Fewer after-dark readings than this (a day's worth) fit the centres to all.
+MIN_AFTER_DARK_FOR_CENTRES = 1440
 
 
 def _lloyd_sorted(
@@ -218,28 +230,41 @@ def fit_levels(
     k: int = DEFAULT_LEVELS,
     on_level: int | None = None,
     seed: int = 0,
+    levels_from: str = "after_dark",
 ) -> Levels:
     """Fit the light levels of a room and its on-threshold.
 
-    ``lux`` are the (smoothed) minute values, NaN where missing. The centres
-    come from all of them. ``on_level`` given by hand wins; otherwise the
-    threshold is found from the readings where ``after_dark`` is true (a bool
-    mask like ``lux``) with ``threshold_after_dark``. Without enough readings
-    after dark (fewer than ``MIN_AFTER_DARK_SAMPLES``), all readings are used
-    instead, which is what the data allows.
+    ``lux`` are the (smoothed) minute values, NaN where missing; ``after_dark``
+    is a bool mask like ``lux``, true for the minutes after dark. The centres
+    come from the readings after dark (``levels_from="after_dark"``) when
+    there are at least ``MIN_AFTER_DARK_FOR_CENTRES`` of them, otherwise
+    (or with ``levels_from="all"``) from all of them. ``on_level`` given by
+    hand wins; otherwise the threshold is found from the readings after dark
+    with ``threshold_after_dark``. Without enough readings after dark (fewer
+    than ``MIN_AFTER_DARK_SAMPLES``), all readings are used instead, which
+    is what the data allows.
     """
+    if levels_from not in LEVELS_FROM:
+        raise ValueError(f"levels_from must be one of {LEVELS_FROM}")
     values = np.asarray(lux, dtype=np.float64).ravel()
-    centres = kmeans_1d(values, k, seed=seed)
-    if centres.size < 2:
-        raise ValueError("the readings have a single light level: nothing to learn")
-    if on_level is not None:
-        return Levels(centres, on_level)
-    chosen = values
+    dark: FloatArray | None = None
     if after_dark is not None:
         mask = np.asarray(after_dark, dtype=bool).ravel()
         if mask.shape != values.shape:
             raise ValueError("after_dark must have one flag per reading")
         dark = values[mask]
-        if np.count_nonzero(np.isfinite(dark)) >= MIN_AFTER_DARK_SAMPLES:
-            chosen = dark
+    n_dark = 0 if dark is None else int(np.count_nonzero(np.isfinite(dark)))
+    clustered = values
+    if (
+        dark is not None
+        and levels_from == "after_dark"
+        and n_dark >= MIN_AFTER_DARK_FOR_CENTRES
+    ):
+        clustered = dark
+    centres = kmeans_1d(clustered, k, seed=seed)
+    if centres.size < 2:
+        raise ValueError("the readings have a single light level: nothing to learn")
+    if on_level is not None:
+        return Levels(centres, on_level)
+    chosen = dark if dark is not None and n_dark >= MIN_AFTER_DARK_SAMPLES else values
     return Levels(centres, threshold_after_dark(centres, chosen))

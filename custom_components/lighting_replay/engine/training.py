@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .hmm import CategoricalHMM, fit_best
-from .levels import DEFAULT_LEVELS, Levels, fit_levels
+from .levels import DEFAULT_LEVELS, LEVELS_FROM, Levels, fit_levels
 from .model import RoomModel, ZoneModel
 from .sequences import DEFAULT_MIN_LENGTH, Sequences, split_sequences
 from .series import DEFAULT_WINDOW, MinuteSeries, smooth, to_minute_series
@@ -66,12 +66,14 @@ class NotEnoughData(Exception):
 
 @dataclass(frozen=True)
 class TrainingOptions:
-    """How a room is trained (defaults as the original system).
+    """How a room is trained (defaults as the original system, but two).
 
     ``n_states`` is the number of hidden states per zone, or a range of
     numbers to choose from by BIC. ``min_days`` is the least data accepted,
     in days of usable minutes; ``min_sequence_minutes`` the shortest
-    sequence kept.
+    sequence kept. ``daylight`` (see the module's docstring) and
+    ``levels_from`` (see ``levels``) are measured improvements on the
+    original; ``daylight="keep"`` and ``levels_from="all"`` give its rules.
     """
 
     window: int = DEFAULT_WINDOW
@@ -85,11 +87,14 @@ class TrainingOptions:
     n_iter: int = 100
     min_sequence_minutes: int = DEFAULT_MIN_LENGTH
     daylight: str = "after_dark"
+    levels_from: str = "after_dark"
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work."""
         if self.daylight not in DAYLIGHT_RULES:
             raise ValueError(f"daylight must be one of {DAYLIGHT_RULES}")
+        if self.levels_from not in LEVELS_FROM:
+            raise ValueError(f"levels_from must be one of {LEVELS_FROM}")
         if self.window < 1 or self.n_levels < 2 or self.max_gap_minutes < 0:
             raise ValueError("window >= 1, n_levels >= 2, max_gap_minutes >= 0")
         if self.n_restarts < 1 or self.min_days < 0:
@@ -186,6 +191,7 @@ def prepare_room(
             k=opts.n_levels,
             on_level=opts.on_level,
             seed=opts.seed,
+            levels_from=opts.levels_from,
         )
     on_off = lamp_on_off(levels, smoothed.lux, elevation, opts.daylight)
     zones = zones_of_minutes(minutes, location)
