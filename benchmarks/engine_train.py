@@ -370,6 +370,7 @@ def main() -> None:
         _print_held_out("held-out simulated days (against the true lamps)", simulated)
         held_out["held_out_sim"] = simulated["model"]["score"]
         held_out["held_out_sim_timer"] = simulated["timer"]["score"]
+        held_out["held_out_sim_levels_all"] = simulated["model_levels_all"]["score"]
         real = held_out_real(options)
         if real is None:
             print(f"held-out real days: no recordings at {REAL_DATA}")
