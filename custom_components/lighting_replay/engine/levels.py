@@ -246,7 +246,7 @@ def fit_levels(
     """
     if levels_from not in LEVELS_FROM:
         raise ValueError(f"levels_from must be one of {LEVELS_FROM}")
-    values = np.asarray(lux, dtype=np.float64).ravel()
+    values: FloatArray = np.asarray(lux, dtype=np.float64).ravel()
     dark: FloatArray | None = None
     if after_dark is not None:
         mask = np.asarray(after_dark, dtype=bool).ravel()
