@@ -219,6 +219,9 @@ class Learning:
         # One training at a time: the machine may have few cores.
         self._train_lock = asyncio.Lock()
         self._room_locks = {subentry_id: asyncio.Lock() for subentry_id in rooms}
+        # Counts the models imported per room: a training that began before
+        # an import does not replace the imported model when it ends.
+        self._imports = dict.fromkeys(rooms, 0)
         self._fallback: RoomModel | None = None
         self._warned_units: set[tuple[str, str]] = set()
         self.archive_info: dict[str, dict[str, Any]] = {}
@@ -487,8 +490,16 @@ class Learning:
         options = self.training_options
         if room.config.on_level is not None:
             options = replace(options, on_level=room.config.on_level)
+        imports = self._imports[subentry_id]
         try:
             model = await self._async_learn(subentry_id, options)
+            if self._imports[subentry_id] != imports:
+                _LOGGER.info(
+                    "Room %s: a model was imported while it trained; the"
+                    " imported model is kept",
+                    name,
+                )
+                return
             await self._async_save_model(subentry_id, model, ModelSource.LEARNED)
         except NotEnoughData as err:
             _LOGGER.info("Room %s: not enough data yet (%s)", name, err)
@@ -655,6 +666,7 @@ class Learning:
         room = self.rooms[subentry_id]
         home = await self.hass.async_add_executor_job(HomeModel.load, path)
         model = pick_room(home, room_name, room.config.name)
+        self._imports[subentry_id] += 1
         await self._async_save_model(subentry_id, model, ModelSource.IMPORTED)
         self._async_use_model(room, model, ModelSource.IMPORTED)
         return model

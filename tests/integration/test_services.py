@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+import threading
 from typing import Any
 from unittest.mock import patch
 
@@ -142,6 +143,61 @@ async def test_import_model(
     room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
     assert room.source is ModelSource.IMPORTED
     assert room.model.room == "Kitchen"
+
+
+@pytest.mark.parametrize("history_days", [5])
+async def test_import_during_training_is_kept(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    location: Location,
+    trained_model_data: dict[str, Any],
+    private_config_dir: Path,
+) -> None:
+    """A model imported while the room trains is not replaced when it ends."""
+    await async_setup_integration(hass, mock_config_entry)
+    device = room_device(device_registry, mock_config_entry.entry_id, ROOM_SUBENTRY_ID)
+    assert device is not None
+    await hass.async_add_executor_job(
+        write_model_file,
+        private_config_dir / "models" / "home.json",
+        location,
+        {"Living room": trained_model_data},
+    )
+    started, release = threading.Event(), threading.Event()
+    real_train = learning_module.train_room
+
+    def slow_train(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        assert release.wait(30)
+        return real_train(*args, **kwargs)
+
+    with patch.object(learning_module, "train_room", slow_train):
+        training = hass.async_create_task(
+            hass.services.async_call(
+                DOMAIN, SERVICE_TRAIN, {"room": [device.id]}, blocking=True
+            )
+        )
+        assert await hass.async_add_executor_job(started.wait, 30)
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_IMPORT_MODEL,
+            {"room": device.id, "path": "models/home.json"},
+            blocking=True,
+        )
+        release.set()
+        await training
+    room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.source is ModelSource.IMPORTED
+    assert room.model is not None
+    assert room.model.to_dict() == trained_model_data
+    # What a restart reads is the imported model too.
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.source is ModelSource.IMPORTED
+    assert room.model.to_dict() == trained_model_data  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
