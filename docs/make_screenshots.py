@@ -42,6 +42,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 1000}
+#: Height of the calendar shot: a week of evenings in the list view.
+WEEK_HEIGHT = 1500
 #: Time the frontend needs to draw cards after the page loaded.
 SETTLE_S = 6.0
 
@@ -85,6 +87,8 @@ def _click_first(page: Page, selectors: list[str]) -> bool:
 
 def _calendar_week(page: Page, url: str, path: Path) -> None:
     """Shoot the calendar panel's list of the week, rooms only."""
+    # Tall enough for the whole predicted week.
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": WEEK_HEIGHT})
     page.goto(url)
     page.wait_for_load_state("load")
     time.sleep(SETTLE_S)
@@ -96,6 +100,7 @@ def _calendar_week(page: Page, url: str, path: Path) -> None:
     ):
         print("note: the list view button was not found; month view shown")
     page.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
     print(f"wrote {path}")
 
 
