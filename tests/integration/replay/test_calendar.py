@@ -18,9 +18,9 @@ from custom_components.lighting_replay.const import PLAN_DAYS_AHEAD
 from custom_components.lighting_replay.engine.model import RoomModel
 from custom_components.lighting_replay.engine.schedule import Interval
 from custom_components.lighting_replay.replay import Replay, room_changes
+from integration.conftest import ROOM_SUBENTRY_ID
 
-from .conftest import ROOM_SUBENTRY_ID
-from .replay_fixtures import (
+from .conftest import (
     HOME_CALENDAR,
     INCLUDE,
     LAMP,
@@ -31,20 +31,7 @@ from .replay_fixtures import (
     async_setup_replay,
     async_setup_running_replay,
     entity_snapshot,
-    fixed_seeds,
-    no_learning,
-    replay_lights,
-    room_data,
-    room_model,
 )
-
-__all__ = [
-    "fixed_seeds",
-    "no_learning",
-    "replay_lights",
-    "room_data",
-    "room_model",
-]
 
 
 def room_intervals(replay: Replay) -> list[Interval]:

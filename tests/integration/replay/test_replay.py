@@ -36,9 +36,9 @@ from custom_components.lighting_replay.replay import (
     week,
 )
 from custom_components.lighting_replay.services import end_of_call
+from integration.conftest import ROOM_SUBENTRY_ID, async_setup_integration
 
-from .conftest import ROOM_SUBENTRY_ID, async_setup_integration
-from .replay_fixtures import (
+from .conftest import (
     BULB,
     LAMP,
     START,
@@ -49,20 +49,7 @@ from .replay_fixtures import (
     async_setup_replay,
     async_setup_running_replay,
     changes_after,
-    fixed_seeds,
-    no_learning,
-    replay_lights,
-    room_data,
-    room_model,
 )
-
-__all__ = [
-    "fixed_seeds",
-    "no_learning",
-    "replay_lights",
-    "room_data",
-    "room_model",
-]
 
 
 def expected_brightness(pct: int) -> int:

@@ -1,4 +1,4 @@
-"""Fixtures of the replay tests: real light entities and a room with a model.
+"""Fixtures and helpers of the replay tests: real light entities and a room with a model.
 
 The lights are real `LightEntity` objects of a test platform, switched through
 Home Assistant's own `light.turn_on`/`light.turn_off` actions; each records
@@ -42,8 +42,7 @@ from custom_components.lighting_replay.engine.schedule import Change
 from custom_components.lighting_replay.engine.zones import Location
 from custom_components.lighting_replay.learning import Learning, storage_path
 from custom_components.lighting_replay.replay import Replay, room_changes
-
-from .conftest import ROOM_NAME, ROOM_SUBENTRY_ID, async_setup_integration
+from integration.conftest import ROOM_NAME, ROOM_SUBENTRY_ID, async_setup_integration
 
 LAMP = "light.living_room_lamp"
 BULB = "light.living_room_bulb"

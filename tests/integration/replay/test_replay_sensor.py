@@ -14,9 +14,9 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.lighting_replay.engine.model import RoomModel
 from custom_components.lighting_replay.replay import brightness_for_level
 from custom_components.lighting_replay.sensor import ReplayNextChangeSensor
+from integration.conftest import ROOM_SUBENTRY_ID
 
-from .conftest import ROOM_SUBENTRY_ID
-from .replay_fixtures import (
+from .conftest import (
     NEXT_CHANGE,
     START,
     ReplayTestLight,
@@ -24,20 +24,7 @@ from .replay_fixtures import (
     async_setup_replay,
     changes_after,
     entity_snapshot,
-    fixed_seeds,
-    no_learning,
-    replay_lights,
-    room_data,
-    room_model,
 )
-
-__all__ = [
-    "fixed_seeds",
-    "no_learning",
-    "replay_lights",
-    "room_data",
-    "room_model",
-]
 
 
 async def test_next_change_follows_the_schedule(

@@ -13,22 +13,16 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.lighting_replay.const import DOMAIN
 from custom_components.lighting_replay.engine.model import RoomModel
+from integration.conftest import ROOM_SUBENTRY_ID
 
-from .conftest import ROOM_SUBENTRY_ID
-from .replay_fixtures import (
+from .conftest import (
     INCLUDE,
     START,
     SWITCH,
     ReplayTestLight,
     async_setup_replay,
     entity_snapshot,
-    no_learning,
-    replay_lights,
-    room_data,
-    room_model,
 )
-
-__all__ = ["no_learning", "replay_lights", "room_data", "room_model"]
 
 
 async def test_switch_entities(

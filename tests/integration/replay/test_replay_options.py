@@ -29,27 +29,9 @@ from custom_components.lighting_replay.logbook import (
     describe_light_action,
 )
 from custom_components.lighting_replay.replay import ReplayOptions, week
+from integration.conftest import ROOM_SUBENTRY_ID
 
-from .conftest import ROOM_SUBENTRY_ID
-from .replay_fixtures import (
-    LAMP,
-    START,
-    ReplayTestLight,
-    async_setup_replay,
-    fixed_seeds,
-    no_learning,
-    replay_lights,
-    room_data,
-    room_model,
-)
-
-__all__ = [
-    "fixed_seeds",
-    "no_learning",
-    "replay_lights",
-    "room_data",
-    "room_model",
-]
+from .conftest import LAMP, START, ReplayTestLight, async_setup_replay
 
 
 async def test_options_flow_shapes_the_schedules(

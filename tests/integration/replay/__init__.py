@@ -1,0 +1,1 @@
+"""The replay runner and what shows it: switches, calendars, sensors."""
