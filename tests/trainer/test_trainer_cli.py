@@ -41,6 +41,7 @@ def test_train_writes_every_room(simulated_model: Path) -> None:
     assert model.location == SUNNYVALE
     for room in model.rooms.values():
         assert room.settings["backend"] == "engine"
+        assert room.settings["levels_from"] == "after_dark"
         assert room.levels.n_levels == 4
         # --until: nothing after the last training day was used.
         last_day = date.fromisoformat(TRAINING_UNTIL)
@@ -144,7 +145,8 @@ def test_hmmlearn_backend_saves_the_same_format(
     path = tmp_path / "hmmlearn.json"
     argv = ["train", "--csv", str(simulated_csv), *LOCATION_ARGS, "--until",
             TRAINING_UNTIL, "--states", "2-3", "--backend", "hmmlearn",
-            "--on-level", "kitchen=2", "-o", str(path)]  # fmt: skip
+            "--on-level", "kitchen=2", "--levels-from", "all",
+            "-o", str(path)]  # fmt: skip
     assert main(argv) == 0
     capsys.readouterr()
     model = HomeModel.load(path)
@@ -153,6 +155,7 @@ def test_hmmlearn_backend_saves_the_same_format(
     for name, room in model.rooms.items():
         assert room.settings["backend"] == "hmmlearn"
         assert room.settings["n_states"] == [2, 3]
+        assert room.settings["levels_from"] == "all"
         options = TrainingOptions(on_level=room.levels.on_level)
         data = readings.rooms[name]
         until = datetime.combine(
