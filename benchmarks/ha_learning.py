@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 import gc
-import json
 import math
 import os
 from pathlib import Path
@@ -43,14 +42,7 @@ sys.path.insert(0, str(ROOT))
 # pylint: disable=wrong-import-position
 from homeassistant import loader  # noqa: E402
 from homeassistant.components.recorder import get_instance  # noqa: E402
-from homeassistant.components.recorder.db_schema import (  # noqa: E402
-    StateAttributes,
-    States,
-    StatesMeta,
-)
-from homeassistant.components.recorder.util import session_scope  # noqa: E402
 from homeassistant.config_entries import ConfigSubentryData  # noqa: E402
-from homeassistant.core import HomeAssistant  # noqa: E402
 from homeassistant.helpers import entity_registry as er, recorder as recorder_helper  # noqa: E402
 from homeassistant.setup import async_setup_component  # noqa: E402
 from homeassistant.util import dt as dt_util  # noqa: E402
@@ -73,6 +65,7 @@ from custom_components.lighting_replay.engine.series import to_minute_series  # 
 from custom_components.lighting_replay.engine.simulate import simulate_household  # noqa: E402
 from custom_components.lighting_replay.engine.zones import Location  # noqa: E402
 from custom_components.lighting_replay.learning import storage_path  # noqa: E402
+from scripts.demo.recorder_db import changed_states, write_states  # noqa: E402
 
 DAYS = 90
 ENTITY_ID = "sensor.living_room_lux"
@@ -84,58 +77,24 @@ ATTRIBUTES = {
 }
 
 
-def history_rows(location: Location, end_s: float) -> list[tuple[float, str]]:
+def history_rows(
+    location: Location, end_s: float
+) -> list[tuple[float, str, dict[str, str]]]:
     """Simulate the living room for DAYS days up to `end_s` (changed states only)."""
     end_local = dt_util.utc_from_timestamp(end_s).astimezone(location.tzinfo)
     start = end_local.date() - timedelta(days=DAYS)
     timestamps, lux = simulate_household(location, start, DAYS + 1, seed=0)[
         "living_room"
     ]
-    rows: list[tuple[float, str]] = []
-    previous = None
-    for time_s, value in zip(timestamps.tolist(), lux.tolist(), strict=True):
-        if time_s >= end_s:
-            break
-        text = f"{value:.1f}" if math.isfinite(value) else "unavailable"
-        if text != previous:
-            rows.append((time_s, text))
-            previous = text
-    return rows
-
-
-def write_rows(hass: HomeAssistant, rows: list[tuple[float, str]]) -> None:
-    """Insert the rows under the entity's recorded state (blocking)."""
-    text = json.dumps(ATTRIBUTES, sort_keys=True)
-    with session_scope(hass=hass) as session:
-        metadata_id = (
-            session.query(StatesMeta.metadata_id)
-            .filter(StatesMeta.entity_id == ENTITY_ID)
-            .scalar()
-        )
-        attributes = StateAttributes(
-            hash=StateAttributes.hash_shared_attrs_bytes(text.encode()),
-            shared_attrs=text,
-        )
-        session.add(attributes)
-        session.flush()
-        session.bulk_insert_mappings(
-            States,  # type: ignore[arg-type]
-            [
-                {
-                    "metadata_id": metadata_id,
-                    "state": state,
-                    "last_updated_ts": time_s,
-                    "last_changed_ts": None,
-                    "last_reported_ts": None,
-                    "attributes_id": attributes.attributes_id,
-                    "origin_idx": 0,
-                }
-                for time_s, state in rows
-            ],
-        )
-    # What the recorder reads at startup: the time of its oldest state.
-    with session_scope(hass=hass, read_only=True) as session:
-        get_instance(hass).states_manager.load_from_db(session)
+    keep = timestamps < end_s
+    texts = [
+        f"{value:.1f}" if math.isfinite(value) else "unavailable"
+        for value in lux[keep].tolist()
+    ]
+    return [
+        (time_s, text, ATTRIBUTES)
+        for time_s, text in changed_states(timestamps[keep], texts)
+    ]
 
 
 def year_archive_bytes(location: Location) -> int:
@@ -184,7 +143,7 @@ async def run(config_dir: str) -> dict[str, Any]:
         )
         rows = history_rows(location, dt_util.utcnow().timestamp() - 120)
         started = time.perf_counter()
-        await instance.async_add_executor_job(write_rows, hass, rows)
+        await instance.async_add_executor_job(write_states, hass, ENTITY_ID, rows)
         print(
             f"recorder: {len(rows)} state rows of {DAYS} days written in "
             f"{time.perf_counter() - started:.1f} s"

@@ -1,23 +1,28 @@
 """Weeks of simulated readings, written into the recorder's SQLite database.
 
-The database is made before Home Assistant first starts, with Home
-Assistant's own recorder schema (``db_schema``): its tables, and the schema
-version row the recorder looks for, so it takes the file as one it made
-itself and migrates nothing. The rows are what the recorder would have
-written had the home run for those weeks: one ``states`` row per changed
-value of each lux sensor (from ``simulate_household``) and of each lamp
-(the simulator's truth of when the lamps were on).
+For the demo (``write_history``) the database is made before Home Assistant
+first starts, with Home Assistant's own recorder schema (``db_schema``): its
+tables, and the schema version row the recorder looks for, so it takes the
+file as one it made itself and migrates nothing. The rows are what the
+recorder would have written had the home run for those weeks: one ``states``
+row per changed value of each lux sensor (from ``simulate_household``) and of
+each lamp (the simulator's truth of when the lamps were on).
+
+``insert_states`` writes the rows the recorder's way (shared attribute rows,
+``last_changed`` left empty); ``write_states`` puts history under an entity
+of a running Home Assistant's recorder (the tests and benchmarks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 import json
 import math
 from pathlib import Path
 
+from homeassistant.components.recorder import get_instance
 from homeassistant.components.recorder.db_schema import (
     SCHEMA_VERSION,
     Base,
@@ -28,6 +33,8 @@ from homeassistant.components.recorder.db_schema import (
     StatesMeta,
     StatisticsRuns,
 )
+from homeassistant.components.recorder.util import session_scope
+from homeassistant.core import HomeAssistant
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import create_engine, inspect
@@ -52,7 +59,7 @@ class HistorySummary:
     end: datetime
 
 
-def _changes(
+def changed_states(
     times_s: npt.NDArray[np.float64], states: list[str]
 ) -> Iterator[tuple[float, str]]:
     """Yield (time, state) only where the state differs from the one before."""
@@ -69,7 +76,7 @@ def _lux_rows(
     """Return the lux sensor's recorded states (one decimal, like the sensor)."""
     keep = (times_s < end_s) & np.isfinite(lux) & (np.abs(lux) < MAX_PLAUSIBLE_LUX)
     texts = [f"{value:.1f}" for value in lux[keep].tolist()]
-    return list(_changes(times_s[keep], texts))
+    return list(changed_states(times_s[keep], texts))
 
 
 def _lamp_rows(
@@ -79,39 +86,84 @@ def _lamp_rows(
     times_s = (start_minute + np.arange(lamp_on.size, dtype=np.float64)) * 60.0
     keep = times_s < end_s
     texts = ["on" if on else "off" for on in lamp_on[keep]]
-    return list(_changes(times_s[keep], texts))
+    return list(changed_states(times_s[keep], texts))
 
 
-def _add_entity(
+def insert_states(
     session: Session,
-    entity_id: str,
-    attributes: dict[str, object],
-    rows: list[tuple[float, str]],
+    metadata_id: int,
+    rows: Iterable[tuple[float, str, Mapping[str, object]]],
 ) -> None:
-    """Insert one entity's states (all with the same attributes)."""
-    meta = StatesMeta(entity_id=entity_id)
-    shared = json.dumps(attributes, sort_keys=True, separators=(",", ":"))
-    attrs = StateAttributes(
-        hash=StateAttributes.hash_shared_attrs_bytes(shared.encode()),
-        shared_attrs=shared,
-    )
-    session.add_all([meta, attrs])
-    session.flush()
-    session.bulk_insert_mappings(
-        inspect(States),
-        [
+    """Insert one entity's (time, state, attributes) rows as the recorder does.
+
+    Each distinct set of attributes is stored once and shared by its rows.
+    """
+    shared: dict[str, int] = {}
+    mappings = []
+    for time_s, state, attributes in rows:
+        text = json.dumps(attributes, sort_keys=True, separators=(",", ":"))
+        if text not in shared:
+            row = StateAttributes(
+                hash=StateAttributes.hash_shared_attrs_bytes(text.encode()),
+                shared_attrs=text,
+            )
+            session.add(row)
+            session.flush()
+            shared[text] = row.attributes_id
+        mappings.append(
             {
-                "metadata_id": meta.metadata_id,
+                "metadata_id": metadata_id,
                 "state": state,
                 "last_updated_ts": time_s,
                 # None means "same as last_updated", as the recorder writes it.
                 "last_changed_ts": None,
                 "last_reported_ts": None,
-                "attributes_id": attrs.attributes_id,
+                "attributes_id": shared[text],
                 "origin_idx": 0,
             }
-            for time_s, state in rows
-        ],
+        )
+    session.bulk_insert_mappings(inspect(States), mappings)
+
+
+def write_states(
+    hass: HomeAssistant,
+    entity_id: str,
+    rows: Iterable[tuple[float, str, Mapping[str, object]]],
+) -> None:
+    """Insert older rows under an entity of a running recorder (blocking).
+
+    The entity must already have a state recorded (so that its metadata row
+    exists). Call in the recorder's executor.
+    """
+    with session_scope(hass=hass) as session:
+        metadata_id = (
+            session.query(StatesMeta.metadata_id)
+            .filter(StatesMeta.entity_id == entity_id)
+            .scalar()
+        )
+        if metadata_id is None:
+            raise ValueError(f"{entity_id} has no recorded state yet")
+        insert_states(session, metadata_id, rows)
+    # The recorder keeps the time of its oldest state in memory (read at
+    # startup, moved by purges); history queries rely on it.
+    with session_scope(hass=hass, read_only=True) as session:
+        get_instance(hass).states_manager.load_from_db(session)
+
+
+def _add_entity(
+    session: Session,
+    entity_id: str,
+    attributes: Mapping[str, object],
+    rows: list[tuple[float, str]],
+) -> None:
+    """Insert one entity's states (all with the same attributes)."""
+    meta = StatesMeta(entity_id=entity_id)
+    session.add(meta)
+    session.flush()
+    insert_states(
+        session,
+        meta.metadata_id,
+        ((time_s, state, attributes) for time_s, state in rows),
     )
 
 

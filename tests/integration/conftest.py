@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import date, timedelta
-import json
 import logging
 import math
 from pathlib import Path
@@ -22,12 +21,6 @@ from typing import Any
 from unittest.mock import PropertyMock, patch
 
 from homeassistant.components.recorder import Recorder, get_instance
-from homeassistant.components.recorder.db_schema import (
-    StateAttributes,
-    States,
-    StatesMeta,
-)
-from homeassistant.components.recorder.util import session_scope
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -55,6 +48,7 @@ from custom_components.lighting_replay.engine.training import (
 )
 from custom_components.lighting_replay.engine.zones import Location
 from custom_components.lighting_replay.learning import Learning
+from scripts.demo.recorder_db import changed_states, write_states
 
 LUX_ENTITY = "sensor.living_room_lux"
 LIGHT_ENTITY = "light.living_room_lamp"
@@ -198,56 +192,6 @@ def _state_text(value: float) -> str:
     return f"{value:.1f}"
 
 
-def write_states(
-    hass: HomeAssistant,
-    entity_id: str,
-    rows: list[tuple[float, str, dict[str, Any]]],
-) -> None:
-    """Insert (time, state, attributes) rows for `entity_id` (blocking).
-
-    The entity must already have a state recorded (so that its metadata row
-    exists). Call in the recorder's executor.
-    """
-    shared: dict[str, int] = {}
-    with session_scope(hass=hass) as session:
-        metadata_id = (
-            session.query(StatesMeta.metadata_id)
-            .filter(StatesMeta.entity_id == entity_id)
-            .scalar()
-        )
-        assert metadata_id is not None
-        for _time, _state, attributes in rows:
-            text = json.dumps(attributes, sort_keys=True)
-            if text not in shared:
-                blob = text.encode()
-                row = StateAttributes(
-                    hash=StateAttributes.hash_shared_attrs_bytes(blob),
-                    shared_attrs=text,
-                )
-                session.add(row)
-                session.flush()
-                shared[text] = row.attributes_id
-        session.bulk_insert_mappings(
-            States,  # type: ignore[arg-type]
-            [
-                {
-                    "metadata_id": metadata_id,
-                    "state": state,
-                    "last_updated_ts": time_s,
-                    "last_changed_ts": None,
-                    "last_reported_ts": None,
-                    "attributes_id": shared[json.dumps(attributes, sort_keys=True)],
-                    "origin_idx": 0,
-                }
-                for time_s, state, attributes in rows
-            ],
-        )
-    # The recorder keeps the time of its oldest state in memory (read at
-    # startup, moved by purges); history queries rely on it.
-    with session_scope(hass=hass, read_only=True) as session:
-        get_instance(hass).states_manager.load_from_db(session)
-
-
 async def async_write_history(
     hass: HomeAssistant,
     entity_id: str,
@@ -270,13 +214,12 @@ def simulated_rows(
     ]
     keep = timestamps < end_s
     timestamps, lux = timestamps[keep], lux[keep]
-    rows: list[tuple[float, str, dict[str, Any]]] = []
-    previous = None
-    for time_s, value in zip(timestamps.tolist(), lux.tolist(), strict=True):
-        text = _state_text(value)
-        if text != previous:
-            rows.append((time_s, text, LUX_ATTRIBUTES))
-            previous = text
+    rows: list[tuple[float, str, dict[str, Any]]] = [
+        (time_s, text, LUX_ATTRIBUTES)
+        for time_s, text in changed_states(
+            timestamps, [_state_text(value) for value in lux.tolist()]
+        )
+    ]
     return History(timestamps, lux, len(rows)), rows
 
 
