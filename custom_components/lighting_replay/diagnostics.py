@@ -48,9 +48,7 @@ def _room_diagnostics(
                 zone.name.lower(): None
                 if zone_model is None
                 else {
-                    "states": zone_model.hmm.n_components,
-                    "sequences": zone_model.n_sequences,
-                    "minutes": zone_model.n_samples,
+                    **zone_model.summary(),
                     "log_likelihood_per_minute": round(
                         zone_model.log_likelihood_per_sample, 4
                     ),

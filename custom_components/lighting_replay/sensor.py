@@ -58,13 +58,7 @@ def _model_attributes(room: RoomState) -> dict[str, Any]:
             None
             if model is None
             else {
-                zone.name.lower(): None
-                if zone_model is None
-                else {
-                    "states": zone_model.hmm.n_components,
-                    "sequences": zone_model.n_sequences,
-                    "minutes": zone_model.n_samples,
-                }
+                zone.name.lower(): None if zone_model is None else zone_model.summary()
                 for zone, zone_model in model.zones.items()
             }
         ),

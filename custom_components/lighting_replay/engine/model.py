@@ -57,6 +57,14 @@ class ZoneModel:
         """Return the mean log-likelihood per minute (fit quality)."""
         return self.log_likelihood / self.n_samples if self.n_samples else 0.0
 
+    def summary(self) -> dict[str, int]:
+        """Return what the zone learned from: states, sequences, minutes."""
+        return {
+            "states": self.hmm.n_components,
+            "sequences": self.n_sequences,
+            "minutes": self.n_samples,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """Return plain JSON-ready data."""
         return {
