@@ -568,7 +568,7 @@ class Replay(ChangeNotifier):
         today = now.date()
         again = set(resample)
         again_rooms = set(self.rooms if rooms is None else rooms)
-        jobs: list[tuple[str, date, datetime | None]] = []
+        jobs: list[tuple[str, str, RoomModel, date, datetime | None]] = []
         for sid, room in self.rooms.items():
             days = self.plans[sid]
             for day in [d for d in days if d < today - timedelta(days=1)]:
@@ -576,38 +576,30 @@ class Replay(ChangeNotifier):
             if room.model is None:
                 continue
             jobs.extend(
-                (sid, day, now if day == today else None)
+                (sid, room.config.name, room.model, day, now if day == today else None)
                 for day in week(today)
                 if day not in days or (day in again and sid in again_rooms)
             )
         if not jobs:
             return
-        models = {sid: self.rooms[sid].model for sid, _, _ in jobs}
-        plans = await self.hass.async_add_executor_job(self._sample_days, models, jobs)
+        plans = await self.hass.async_add_executor_job(self._sample_days, jobs)
         # All at once, so readers never see a half-planned week.
-        for (sid, day, _), plan in zip(jobs, plans, strict=True):
+        for (sid, _, _, day, _), plan in zip(jobs, plans, strict=True):
             self.plans[sid][day] = plan
 
     def _sample_days(
-        self,
-        models: Mapping[str, RoomModel | None],
-        jobs: list[tuple[str, date, datetime | None]],
+        self, jobs: list[tuple[str, str, RoomModel, date, datetime | None]]
     ) -> list[PlannedDay]:
         """Sample days of rooms (in the executor)."""
         return [
-            self._sample(self.rooms[sid].config.name, models[sid], day, start)
-            for sid, day, start in jobs
+            self._sample(name, model, day, start) for _, name, model, day, start in jobs
         ]
 
     def _sample(
-        self, name: str, model: RoomModel | None, day: date, start: datetime | None
+        self, name: str, model: RoomModel, day: date, start: datetime | None
     ) -> PlannedDay:
         """Sample a room's day with a fresh seed (a few ms per room and day)."""
         seed = secrets.randbits(64)
-        if model is None:
-            return PlannedDay(
-                schedule=DaySchedule(name, day, ()), seed=seed, start=start
-            )
         try:
             schedule = sample_day(
                 model,
