@@ -69,7 +69,7 @@ from .data import HomeSettings, LightingReplayConfigEntry, RoomState
 from .engine.model import HomeModel, ModelError, RoomModel
 from .engine.series import MinuteSeries
 from .engine.simulate import DEFAULT_ROOMS, simulate_household
-from .engine.training import NotEnoughData, TrainingOptions, train_room
+from .engine.training import NotEnoughData, TrainingOptions, prepare_room, train_room
 from .engine.zones import Location
 from .history import read_minute_series
 from .repairs import async_clear_not_enough_data, async_report_not_enough_data
@@ -161,23 +161,20 @@ def train_blocking(
     """Train a room from its archive (blocking: run in an executor).
 
     A lux threshold override picks the first level whose centre reaches it
-    as the "on" level; if that differs from the level found automatically,
-    the room is trained again with that level (the centres do not depend on
-    the threshold, so they stay the same).
+    as the "on" level: the levels are fitted first (their centres do not
+    depend on the threshold), then the room is trained once, with that level
+    where it differs from the one found automatically.
     """
     valid = series.valid
     timestamps_s = series.minutes[valid].astype(np.float64) * 60.0
     lux = series.lux[valid]
-    model = train_room(name, timestamps_s, lux, location, options)
     if on_lux is not None:
-        centres = model.levels.centres
-        level = int(np.searchsorted(centres, on_lux, side="left"))
-        level = min(max(level, 1), centres.size - 1)
-        if level != model.levels.on_level:
-            model = train_room(
-                name, timestamps_s, lux, location, replace(options, on_level=level)
-            )
-    return model
+        levels = prepare_room(timestamps_s, lux, location, options).levels
+        level = int(np.searchsorted(levels.centres, on_lux, side="left"))
+        level = min(max(level, 1), levels.n_levels - 1)
+        if level != levels.on_level:
+            options = replace(options, on_level=level)
+    return train_room(name, timestamps_s, lux, location, options)
 
 
 def fallback_blocking(

@@ -240,15 +240,10 @@ class RoomAction:
     on: bool
     level: int | None = None
     brightness_pct: int | None = None
-    at: datetime | None = None
 
     def same_as(self, other: RoomAction | None) -> bool:
         """Return whether two actions leave the lights the same."""
-        return other is not None and (self.on, self.level, self.brightness_pct) == (
-            other.on,
-            other.level,
-            other.brightness_pct,
-        )
+        return self == other
 
 
 def room_changes(days: Iterable[DaySchedule]) -> list[Change]:
@@ -260,7 +255,12 @@ def room_changes(days: Iterable[DaySchedule]) -> list[Change]:
     out: list[Change] = []
     for schedule in sorted(days, key=lambda s: s.day):
         for change in schedule.changes():
-            if change.on and out and not out[-1].on and out[-1].at == change.at:
+            if (
+                change.on
+                and out
+                and not out[-1].on
+                and out[-1].at.timestamp() == change.at.timestamp()
+            ):
                 out.pop()
             out.append(change)
     return out
@@ -369,17 +369,7 @@ class Replay(ChangeNotifier):
         plan = self.plans[subentry_id].get(
             moment.astimezone(self.location.tzinfo).date()
         )
-        utc = dt_util.as_utc(moment)
-        # Compared in UTC: in the hour repeated when clocks go back, local
-        # times with the same time zone compare by wall clock.
-        interval = next(
-            (
-                iv
-                for iv in (() if plan is None else plan.schedule.intervals)
-                if dt_util.as_utc(iv.start) <= utc < dt_util.as_utc(iv.end)
-            ),
-            None,
-        )
+        interval = None if plan is None else plan.schedule.state_at(moment)
         if interval is None:
             return RoomAction(on=False)
         return RoomAction(
@@ -388,7 +378,6 @@ class Replay(ChangeNotifier):
             brightness_pct=brightness_for_level(
                 self.rooms[subentry_id], interval.level
             ),
-            at=interval.start,
         )
 
     def diagnostics(self) -> dict[str, Any]:
