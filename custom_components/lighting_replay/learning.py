@@ -26,7 +26,6 @@ until the room's own data is enough.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 import logging
@@ -466,13 +465,6 @@ class Learning:
 
     # Training ----------------------------------------------------------
 
-    async def async_train(
-        self, subentry_ids: Iterable[str] | None = None, *, raise_errors: bool = False
-    ) -> None:
-        """Train rooms (all by default) one after the other."""
-        for subentry_id in list(subentry_ids or self.rooms):
-            await self.async_train_room(subentry_id, raise_errors=raise_errors)
-
     async def async_train_room(
         self, subentry_id: str, *, raise_errors: bool = False
     ) -> None:
@@ -537,7 +529,9 @@ class Learning:
         """Write a room's model file, then remember where it came from."""
         room = self.rooms[subentry_id]
         home = HomeModel(self.location, {room.config.name: model})
-        await self.hass.async_add_executor_job(self._write_model, subentry_id, home)
+        await self.hass.async_add_executor_job(
+            self._write_model, self.model_path(subentry_id), home
+        )
         self._meta_data.setdefault("sources", {})[subentry_id] = source.value
         self._meta_data.setdefault("trained_with", {})[subentry_id] = (
             self._training_settings(subentry_id)
@@ -560,9 +554,9 @@ class Learning:
         ).get(subentry_id)
         return trained_with
 
-    def _write_model(self, subentry_id: str, home: HomeModel) -> None:
+    def _write_model(self, path: Path, home: HomeModel) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        home.save(self.model_path(subentry_id))
+        home.save(path)
 
     @callback
     def _async_use_model(
@@ -641,14 +635,10 @@ class Learning:
                 self.training_options,
             )
         await self.hass.async_add_executor_job(
-            self._write_fallback, HomeModel(self.location, {"fallback": model})
+            self._write_model, path, HomeModel(self.location, {"fallback": model})
         )
         self._fallback = model
         return model
-
-    def _write_fallback(self, home: HomeModel) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        home.save(self.folder / FALLBACK_MODEL_FILE)
 
     # Import ------------------------------------------------------------
 
