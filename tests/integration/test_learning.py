@@ -163,9 +163,11 @@ async def test_restart_keeps_archive_and_model(
     assert entry.state is ConfigEntryState.NOT_LOADED
     with patch.object(
         learning_module, "train_room", side_effect=AssertionError("retrained")
-    ):
+    ) as train:
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
+    # (Training catches every error: the call itself is what must not happen.)
+    train.assert_not_called()
     room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
     assert room.status is ModelStatus.TRAINED
     assert room.source is ModelSource.LEARNED
@@ -523,6 +525,7 @@ async def test_nightly_and_hourly_runs(
     await async_setup_integration(hass, entry)
     room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
     first = room.model.trained_at
+    old = room.model
 
     calls: list[str] = []
     real_train = learning_module.train_room
@@ -538,6 +541,7 @@ async def test_nightly_and_hourly_runs(
         await hass.async_block_till_done(wait_background_tasks=True)
     assert calls == ["Living room"]
     assert room.model.trained_at >= first
+    assert room.model is not old
 
     # An imported model from 14 days is kept while the archive has 5.
     await hass.async_add_executor_job(

@@ -137,9 +137,11 @@ async def test_import_model(
     # A restart keeps the imported model and does not train over it.
     with patch.object(
         learning_module, "train_room", side_effect=AssertionError("trained")
-    ):
+    ) as train:
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
+    # (Training catches every error: the call itself is what must not happen.)
+    train.assert_not_called()
     room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
     assert room.source is ModelSource.IMPORTED
     assert room.model.room == "Kitchen"
