@@ -108,16 +108,17 @@ pick_python() {
     return 1
 }
 
-# Candidates for Python X.Y: $2 (an override), python X.Y on PATH, pyenv, uv.
+# Candidates for Python X.Y: $2 (an override), pyenv's installs, python X.Y on
+# PATH, uv. pyenv's own binaries come before PATH, where pyenv puts shims.
 python_candidates() {
     local version="$1" cand
     [[ -n "${2:-}" ]] && printf '%s\n' "$2"
-    command -v "python$version" 2>/dev/null || true
     if command -v pyenv >/dev/null 2>&1; then
         for cand in "$(pyenv root)/versions/$version".*/bin/python"$version"; do
             printf '%s\n' "$cand"
         done
     fi
+    command -v "python$version" 2>/dev/null || true
     uv python find --system --no-python-downloads "$version" 2>/dev/null || true
 }
 
@@ -144,7 +145,6 @@ find_python314() {
 find_python313() {
     local -a cands
     mapfile -t cands < <(python_candidates 3.13 "${LR_PYTHON313:-}")
-    cands=(/root/.pyenv/versions/3.13.0/bin/python "${cands[@]}")
     pick_python 3.13 3.14 "${cands[@]}" && return 0
     pick_python 3.13 3.14 "$(debian_python_root 3.13)/usr/bin/python3.13" && return 0
     if uv python install --no-progress -q 3.13 >/dev/null 2>&1; then
@@ -158,10 +158,11 @@ find_python313() {
 # Python 3.10-3.13 for the firmware tools (the MicroPython wheels stop at 3.13).
 find_python_tools() {
     local py
-    py="$(pick_python 3.10 3.14 /root/.pyenv/versions/3.13.0/bin/python \
-        "$(command -v python3.13)" "$(command -v python3.12)" \
-        "$(command -v python3.11)" "$(command -v python3.10)" \
-        "$(command -v python3)")" && {
+    local -a cands
+    mapfile -t cands < <(python_candidates 3.13)
+    py="$(pick_python 3.10 3.14 "${cands[@]}" \
+        "$(command -v python3.12)" "$(command -v python3.11)" \
+        "$(command -v python3.10)" "$(command -v python3)")" && {
         printf '%s\n' "$py"
         return 0
     }
