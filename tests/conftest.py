@@ -21,12 +21,6 @@ PROJECT_ROOT = TESTS.parent
 
 
 @pytest.fixture(scope="session")
-def project_root() -> Path:
-    """The repository root."""
-    return PROJECT_ROOT
-
-
-@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real recordings folder (``<root>/../shared/data``); skip if absent."""
     path = PROJECT_ROOT.parent / "shared" / "data"
@@ -41,8 +35,8 @@ def mosquitto(
 ) -> Iterator[Mosquitto]:
     """A running Mosquitto on 127.0.0.1 and a free port, stopped afterwards.
 
-    Use ``.host``/``.port``; ``.stop()``, ``.start()`` and ``.restart()`` (same
-    port) let tests take the broker away and bring it back. Where Home
+    Use ``.host``/``.port``; ``.stop()`` and ``.start()`` (same port) let
+    tests take the broker away and bring it back. Where Home
     Assistant's test plugin blocks sockets, they are enabled for the test
     (connections stay limited to 127.0.0.1).
     """

@@ -13,7 +13,6 @@ from pathlib import Path
 import shutil
 import signal
 import subprocess
-import time
 from typing import Any, Self
 
 import pytest
@@ -233,11 +232,15 @@ def run_script(
     )
 
 
-def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> bool:
-    """Poll ``predicate()`` until it is true or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
+def run_result(body: str, scenario: dict[str, Any] | None = None) -> Any:
+    """Run ``body`` (which sets ``result``) and return ``result`` as JSON.
+
+    ``json`` is imported for the snippet; with a ``scenario`` (what the fake
+    hardware does) the fake ``machine`` too.
+    """
+    imports = "json" if scenario is None else "json, machine"
+    script = f"import {imports}\n{body}\nprint('RESULT', json.dumps(result))\n"
+    done = run_script(script, scenario=scenario)
+    assert done.returncode == 0, done.stdout + done.stderr
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT ") :])

@@ -96,16 +96,6 @@ class Mosquitto:
             self.process.wait(timeout=5)
         self.process = None
 
-    def restart(self) -> None:
-        """Stop and start again on the same port (retained messages are lost)."""
-        self.stop()
-        self.start()
-
-    @property
-    def running(self) -> bool:
-        """Whether the broker process is alive."""
-        return self.process is not None and self.process.poll() is None
-
 
 @dataclass
 class Message:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,6 @@ from typing import IO
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: Printed by the demo once Home Assistant runs and the rooms are trained.
 READY_LINE = "Lighting Replay demo: http://127.0.0.1:"
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -27,7 +27,8 @@ from pathlib import Path
 import time
 from typing import Any
 
-from demo_process import DemoProcess, free_port
+from demo_process import DemoProcess
+from mqtt_broker import free_port
 import pytest
 
 from scripts.demo.api import HomeAssistantClient, wait_for

@@ -7,20 +7,10 @@ values below are computed independently here from the datasheet formulas.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from lux_node import run_script
+from lux_node import run_result
 import pytest
-
-
-def run(body: str, scenario: dict[str, Any]) -> Any:
-    """Run ``body`` (which sets ``result``) and return ``result`` as JSON."""
-    script = "import json, machine\n" + body + "\nprint('RESULT', json.dumps(result))\n"
-    done = run_script(script, scenario=scenario)
-    assert done.returncode == 0, done.stdout + done.stderr
-    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT ") :])
 
 
 def tsl_lux(ch0: int, ch1: int, gain: float, atime_ms: float) -> float:
@@ -41,7 +31,7 @@ def test_tsl2591_lux_math_for_known_counts() -> None:
         "from drivers.tsl2591 import lux_from_counts\n"
         f"result = [lux_from_counts(a, b, g, t) for a, b, g, t, *_ in {cases!r}]"
     )
-    got = run(body, {"device": "tsl2591"})
+    got = run_result(body, {"device": "tsl2591"})
     for value, (ch0, ch1, _g, _t, gain, ms) in zip(got, cases, strict=True):
         assert value == pytest.approx(tsl_lux(ch0, ch1, gain, ms), rel=1e-5)
     assert got[3] == 0.0
@@ -55,7 +45,7 @@ def test_tsl2591_setup_writes_registers() -> None:
         "TSL2591(machine.I2C())\n"
         "result = [(op, a, r, list(b)) for op, a, r, b in machine.I2C.log]"
     )
-    log = run(body, {"device": "tsl2591"})
+    log = run_result(body, {"device": "tsl2591"})
     assert log[0] == ["r", 0x29, 0xA0 | 0x12, [0x50]]  # ID register via command bit
     writes = [(r, b[0]) for op, _a, r, b in log if op == "w"]
     assert writes == [(0xA0, 0x01), (0xA1, 0x10), (0xA0, 0x03)]  # PON, gain, PON|AEN
@@ -63,7 +53,7 @@ def test_tsl2591_setup_writes_registers() -> None:
 
 def test_tsl2591_reads_room_light() -> None:
     """An ordinary room level stays in the starting range and reads right."""
-    got = run(
+    got = run_result(
         "from drivers.tsl2591 import TSL2591\n"
         "s = TSL2591(machine.I2C())\n"
         "result = [s.read_lux(), s.range]",
@@ -75,7 +65,7 @@ def test_tsl2591_reads_room_light() -> None:
 
 def test_tsl2591_auto_ranges_down_in_daylight() -> None:
     """Daylight saturates medium gain; the driver steps down to low gain."""
-    got = run(
+    got = run_result(
         "from drivers.tsl2591 import TSL2591\n"
         "s = TSL2591(machine.I2C())\n"
         "result = [s.read_lux(), s.range]",
@@ -87,7 +77,7 @@ def test_tsl2591_auto_ranges_down_in_daylight() -> None:
 
 def test_tsl2591_auto_ranges_up_in_the_dark() -> None:
     """A dark room steps up to maximum gain and the longest integration."""
-    got = run(
+    got = run_result(
         "from drivers.tsl2591 import TSL2591\n"
         "s = TSL2591(machine.I2C())\n"
         "result = [s.read_lux(), s.range]",
@@ -99,7 +89,7 @@ def test_tsl2591_auto_ranges_up_in_the_dark() -> None:
 
 def test_tsl2591_beyond_range_is_infinite() -> None:
     """Saturated even at the least sensitive setting: inf, never a wrong number."""
-    got = run(
+    got = run_result(
         "from drivers.tsl2591 import TSL2591\n"
         "s = TSL2591(machine.I2C())\n"
         "v = s.read_lux()\n"
@@ -122,7 +112,7 @@ def test_tsl2591_missing_chip_raises_oserror(
     scenario: dict[str, Any], errno: int
 ) -> None:
     """No ACK (ENODEV) or a bus error (EIO) surfaces as OSError."""
-    got = run(
+    got = run_result(
         "from drivers.tsl2591 import TSL2591\n"
         "try:\n"
         "    TSL2591(machine.I2C())\n"
@@ -142,7 +132,7 @@ def bh_lux(raw: int, mtreg: int, mode2: bool) -> float:
 def test_bh1750_lux_math_for_known_raw() -> None:
     """lux_from_raw matches the datasheet for both modes and several MTreg."""
     cases = [(1000, 0x20, 69), (1000, 0x21, 69), (50000, 0x20, 31), (300, 0x21, 254)]
-    got = run(
+    got = run_result(
         "from drivers.bh1750 import lux_from_raw\n"
         f"result = [lux_from_raw(r, m, t) for r, m, t in {cases!r}]",
         {"device": "bh1750"},
@@ -153,7 +143,7 @@ def test_bh1750_lux_math_for_known_raw() -> None:
 
 def test_bh1750_instructions_and_reading() -> None:
     """Power on, reset, MTreg 69 in two writes, one-time H-res, then read."""
-    got = run(
+    got = run_result(
         "machine.I2C.log = []\n"
         "from drivers.bh1750 import BH1750\n"
         "s = BH1750(machine.I2C())\n"
@@ -172,7 +162,7 @@ def test_bh1750_instructions_and_reading() -> None:
 
 def test_bh1750_auto_ranges() -> None:
     """Dim light goes to H-res2 with MTreg 254; sunlight to MTreg 31."""
-    dim = run(
+    dim = run_result(
         "from drivers.bh1750 import BH1750\n"
         "s = BH1750(machine.I2C())\n"
         "result = [s.read_lux(), s.range]",
@@ -180,7 +170,7 @@ def test_bh1750_auto_ranges() -> None:
     )
     assert dim[1] == 3
     assert dim[0] == pytest.approx(3.0, abs=0.1)
-    sun = run(
+    sun = run_result(
         "from drivers.bh1750 import BH1750\n"
         "s = BH1750(machine.I2C())\n"
         "result = [s.read_lux(), s.range]",
@@ -188,7 +178,7 @@ def test_bh1750_auto_ranges() -> None:
     )
     assert sun[1] == 0
     assert sun[0] == pytest.approx(90000.0, rel=0.01)
-    over = run(
+    over = run_result(
         "from drivers.bh1750 import BH1750\n"
         "s = BH1750(machine.I2C())\n"
         "result = s.read_lux() == float('inf')",
@@ -199,7 +189,7 @@ def test_bh1750_auto_ranges() -> None:
 
 def test_bh1750_absent_raises_oserror() -> None:
     """No chip at 0x23: OSError(ENODEV) from the constructor."""
-    got = run(
+    got = run_result(
         "from drivers.bh1750 import BH1750\n"
         "try:\n"
         "    BH1750(machine.I2C())\n"
@@ -213,7 +203,7 @@ def test_bh1750_absent_raises_oserror() -> None:
 
 def test_open_sensor_by_name() -> None:
     """drivers.open_sensor picks the class; an unknown name is a ValueError."""
-    got = run(
+    got = run_result(
         "from drivers import open_sensor\n"
         "a = type(open_sensor('tsl2591', machine.I2C())).__name__\n"
         "try:\n"

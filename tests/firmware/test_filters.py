@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from lux_node import run_script
+from lux_node import run_result
 import pytest
-
-
-def run(body: str) -> Any:
-    """Run ``body`` (which sets ``result``) and return ``result`` as JSON."""
-    done = run_script(
-        "import json\n" + body + "\nprint('RESULT', json.dumps(result))\n"
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT ") :])
 
 
 def test_valid_rejects_non_numbers_nan_inf_and_out_of_range() -> None:
     """Only finite numbers from 0 to the maximum pass."""
-    got = run(
+    got = run_result(
         "from filters import valid\n"
         "cases = [0, 0.0, 12.5, 120000, -0.1, 120000.5, float('nan'), float('inf'),\n"
         "         float('-inf'), '12', None, b'1', True, [1]]\n"
@@ -32,7 +19,7 @@ def test_valid_rejects_non_numbers_nan_inf_and_out_of_range() -> None:
 
 def test_median_filter_rejects_outliers() -> None:
     """A flash among steady readings is dropped; the rest are averaged."""
-    got = run(
+    got = run_result(
         "from filters import MedianFilter\n"
         "f = MedianFilter(5)\n"
         "for v in (100.0, 102.0, 5000.0, 98.0, 101.0):\n"
@@ -45,7 +32,7 @@ def test_median_filter_rejects_outliers() -> None:
 
 def test_median_filter_keeps_noise_and_handles_few_readings() -> None:
     """Ordinary noise is kept; fewer readings than the size work; none -> None."""
-    got = run(
+    got = run_result(
         "from filters import MedianFilter\n"
         "f = MedianFilter(4)\n"
         "empty = f.value()\n"
@@ -64,7 +51,7 @@ def test_median_filter_keeps_noise_and_handles_few_readings() -> None:
 
 def test_median_filter_does_not_allocate_per_reading() -> None:
     """Nothing that survives grows with the number of readings."""
-    got = run(
+    got = run_result(
         "import gc\n"
         "from filters import MedianFilter\n"
         "f = MedianFilter(8)\n"

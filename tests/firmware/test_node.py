@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 import time
 
-from lux_node import LuxNode, build_firmware, node_config, run_script
+from lux_node import LuxNode, build_firmware, compile_fakes, node_config, run_script
 from mqtt_broker import Mosquitto, recording
 import pytest
 
@@ -293,7 +293,7 @@ def test_mpy_build_runs_in_32k_heap(mosquitto: Mosquitto, tmp_path: Path) -> Non
     """The .mpy build (with .mpy fakes) works with a 32 KiB heap: it publishes."""
     run = tmp_path / "run"
     code = build_firmware(run / "lib", "host")
-    fakes = build_fakes(run / "fakes")
+    fakes = compile_fakes(run / "fakes")
     settings = node_config(mosquitto.port, max_cycles=3)
     with recording(mosquitto.host, mosquitto.port, "#") as rec:
         node = LuxNode(
@@ -309,10 +309,3 @@ def test_mpy_build_runs_in_32k_heap(mosquitto: Mosquitto, tmp_path: Path) -> Non
         states = rec.wait_for(STATE, count=3)
         rec.wait_for(CONFIG)
     assert float(states[-1].payload) == pytest.approx(250.0, rel=0.01)
-
-
-def build_fakes(out: Path) -> Path:
-    """The fakes compiled to .mpy (on a board ``machine`` lives in flash)."""
-    from lux_node import compile_fakes
-
-    return compile_fakes(out)
