@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from datetime import datetime
 import itertools
-from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
@@ -37,12 +36,17 @@ from custom_components.lighting_replay.const import (
     CONF_LUX_SENSOR,
     MODEL_SUFFIX,
 )
-from custom_components.lighting_replay.engine.model import HomeModel, RoomModel
+from custom_components.lighting_replay.engine.model import RoomModel
 from custom_components.lighting_replay.engine.schedule import Change
 from custom_components.lighting_replay.engine.zones import Location
 from custom_components.lighting_replay.learning import Learning, storage_path
 from custom_components.lighting_replay.replay import Replay, room_changes
-from integration.conftest import ROOM_NAME, ROOM_SUBENTRY_ID, async_setup_integration
+from integration.conftest import (
+    ROOM_NAME,
+    ROOM_SUBENTRY_ID,
+    async_setup_integration,
+    write_model_file,
+)
 
 LAMP = "light.living_room_lamp"
 BULB = "light.living_room_bulb"
@@ -150,12 +154,11 @@ def room_model(trained_model_data: dict[str, Any]) -> RoomModel:
 
 def save_room_model(hass: HomeAssistant, model: RoomModel) -> None:
     """Save the model where the integration loads the room's model from."""
-    location = Location(
-        hass.config.latitude, hass.config.longitude, hass.config.time_zone
+    write_model_file(
+        storage_path(hass) / f"{ROOM_SUBENTRY_ID}{MODEL_SUFFIX}",
+        Location(hass.config.latitude, hass.config.longitude, hass.config.time_zone),
+        {ROOM_NAME: model.to_dict()},
     )
-    path: Path = storage_path(hass) / f"{ROOM_SUBENTRY_ID}{MODEL_SUFFIX}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    HomeModel(location, {ROOM_NAME: model}).save(path)
 
 
 async def async_setup_replay(
