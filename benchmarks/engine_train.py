@@ -54,7 +54,7 @@ from lighting_replay_engine.realism import (
 )
 from lighting_replay_engine.series import MinuteSeries, smooth, to_minute_series
 from lighting_replay_engine.simulate import simulate_rooms
-from lighting_replay_engine.training import TrainingOptions, lamp_on_off, train_room
+from lighting_replay_engine.training import TrainingOptions, train_room
 from lighting_replay_engine.zones import (
     DARK_ELEVATION_DEG,
     Location,
@@ -336,12 +336,8 @@ def main() -> None:
                 replay = baseline_same_weekday_last_week(truth, days)
                 scores["replay_truth"].append(compare(truth, replay)["score"])
                 smoothed = smooth(to_minute_series(room.timestamps_s, room.lux))
-                elevation = solar_elevation(smoothed.minutes, BERLIN)
-                seen = lamp_on_off(
-                    models["after_dark"].levels, smoothed.lux, elevation, "off"
-                ).astype(np.float64)
-                seen[seen < 0] = np.nan
-                sensor = real_days(MinuteSeries(smoothed.start_minute, seen), BERLIN)
+                seen = on_off_series(models["after_dark"].levels, smoothed, BERLIN)
+                sensor = real_days(seen, BERLIN)
                 replay = baseline_same_weekday_last_week(sensor, days)
                 scores["replay_sensor"].append(compare(truth, replay)["score"])
             print(f"season {season} seed {seed} done", flush=True)

@@ -16,6 +16,7 @@ from lighting_replay_engine.realism import (
     baseline_same_weekday_last_week,
     compare,
     generate_days,
+    measure,
     on_off_series,
     real_days,
 )
@@ -90,9 +91,11 @@ def evaluate_room(
     if not target:
         result["methods"] = dict.fromkeys(METHODS)
         return result
+    # The real days are measured once, not again for every draw.
+    measured = measure(target)
     draws = [
         compare(
-            target,
+            measured,
             generate_days(
                 room_model,
                 list(target),
@@ -111,7 +114,7 @@ def evaluate_room(
         compare({d: target[d] for d in last_week}, last_week) if last_week else None
     )
     methods["fixed_timer"] = compare(
-        target, baseline_fixed_timer(list(target), location)
+        measured, baseline_fixed_timer(list(target), location)
     )
     result["methods"] = methods
     return result

@@ -40,7 +40,8 @@ from .levels import Levels
 from .model import RoomModel
 from .schedule import ScheduleOptions, sample_day
 from .series import MinuteSeries
-from .zones import DARK_ELEVATION_DEG, Location, day_zones, local_clock, solar_elevation
+from .training import lamp_on_off
+from .zones import Location, day_zones, local_clock, solar_elevation
 
 type FloatArray = npt.NDArray[np.float64]
 type Days = Mapping[date, FloatArray]
@@ -78,10 +79,12 @@ def on_off_series(
     the light after dark, and the models learn from that). Without it every
     bright minute counts as on, as in the original system.
     """
-    state = levels.on_off(series.lux).astype(np.float64)
-    if location is not None:
-        daylight = solar_elevation(series.minutes, location) >= DARK_ELEVATION_DEG
-        state[daylight & (state > 0)] = 0.0
+    if location is None:
+        on_off = levels.on_off(series.lux)
+    else:
+        elevation = solar_elevation(series.minutes, location)
+        on_off = lamp_on_off(levels, series.lux, elevation, daylight="off")
+    state = on_off.astype(np.float64)
     state[state < 0] = np.nan
     return MinuteSeries(series.start_minute, state)
 
