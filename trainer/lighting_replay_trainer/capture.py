@@ -176,7 +176,6 @@ class CaptureWriter:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self._files: dict[str, tuple[IO[str], Any]] = {}
-        self.counts: dict[str, int] = {}
 
     def path_of(self, sensor_id: str) -> Path:
         """Return the file a sensor's readings go to."""
@@ -197,7 +196,6 @@ class CaptureWriter:
         stamp = datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
         writer.writerow([repr(timestamp), stamp.isoformat(), sensor_id, repr(value)])
         handle.flush()
-        self.counts[sensor_id] = self.counts.get(sensor_id, 0) + 1
 
     def close(self) -> None:
         """Close every file."""

@@ -462,7 +462,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------
 def cmd_generate(args: argparse.Namespace) -> int:
     """Write sampled schedules as CSV."""
-    from .schedules import schedule_rows  # noqa: PLC0415
+    from .schedules import CSV_HEADER, schedule_rows  # noqa: PLC0415
 
     model = _load_model(args.model)
     rooms = _chosen_rooms(model, args.only)
@@ -476,7 +476,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         options=_schedule_options(args),
     )
-    _write_csv(args.output, ("room", "sample", "start", "end", "level"), rows)
+    _write_csv(args.output, CSV_HEADER, rows)
     if args.output != "-":
         _out(f"{len(rows)} on intervals written to {args.output}")
     return 0

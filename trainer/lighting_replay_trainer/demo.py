@@ -25,7 +25,7 @@ from lighting_replay_engine.zones import Location
 from .backends import train
 from .evaluation import METHODS, evaluate_home
 from .plots import file_stem, room_figures
-from .schedules import CSV_HEADER, schedule_rows
+from .schedules import schedule_rows, write_schedule_csv
 from .sources import CSV_COLUMNS, read_csv
 
 
@@ -98,10 +98,8 @@ def run_demo(
     test_days_list = [test_start + timedelta(days=i) for i in range(test_days)]
     rows = schedule_rows(model, list(rooms), test_days_list, samples=1, seed=seed)
     schedule_path = folder / "schedule.csv"
-    with schedule_path.open("w", encoding="utf-8") as handle:
-        handle.write(",".join(CSV_HEADER) + "\n")
-        for row in rows:
-            handle.write(",".join(str(cell) for cell in row) + "\n")
+    with schedule_path.open("w", newline="", encoding="utf-8") as handle:
+        write_schedule_csv(handle, rows)
 
     figures = room_figures(
         readings,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+import csv
 from datetime import date
+from typing import IO, Any
 import zlib
 
 import numpy as np
@@ -15,6 +17,13 @@ from .progress import progress
 
 CSV_HEADER = ("room", "sample", "start", "end", "level")
 """Columns of the schedule CSV."""
+
+
+def write_schedule_csv(handle: IO[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Write schedule rows as CSV, the header first."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows(rows)
 
 
 def sample_rng(seed: int, sample: int, room: str) -> np.random.Generator:
