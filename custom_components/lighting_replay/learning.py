@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from functools import partial
 import logging
 import math
 from pathlib import Path
@@ -143,6 +144,19 @@ def data_problems(
         if longest > LONG_GAP.total_seconds() // 60:
             problems.add(DataProblem.LONG_GAPS)
     return frozenset(problems)
+
+
+def merge_and_save(
+    path: Path, series: MinuteSeries | None, new: MinuteSeries | None, keep_days: int
+) -> tuple[MinuteSeries | None, int | None]:
+    """Add new readings to an archive and write it (blocking).
+
+    Return the archive and the file's size (None: nothing new, not written).
+    """
+    merged = archive.merge(series, new, keep_days=keep_days)
+    if new is None or merged is None:
+        return series, None
+    return merged, archive.save(path, merged)
 
 
 def days_in(series: MinuteSeries | None) -> float:
@@ -449,17 +463,15 @@ class Learning:
                             count,
                             unit,
                         )
-                merged = archive.merge(
-                    series, new, keep_days=self.settings.archive_days
+                series, size = await self.hass.async_add_executor_job(
+                    merge_and_save, path, series, new, self.settings.archive_days
                 )
-                if new is not None and merged is not None:
-                    series = merged
-                    size = await self.hass.async_add_executor_job(
-                        archive.save, path, merged
-                    )
+                if size is not None:
                     self.archive_info[subentry_id] = {"bytes": size}
             self._note_archive(subentry_id, series)
-            room.problems = data_problems(series, now_minute, sensor_present=present)
+            room.problems = await self.hass.async_add_executor_job(
+                partial(data_problems, series, now_minute, sensor_present=present)
+            )
             room.async_update_listeners()
             return series
 
