@@ -340,11 +340,15 @@ class Replay(ChangeNotifier):
         days = self.plans.get(subentry_id, {})
         return [days[day].schedule for day in sorted(days)]
 
+    def is_included(self, subentry_id: str) -> bool:
+        """Return whether a room takes part in replay."""
+        return self.included.get(subentry_id, False)
+
     def intervals(
         self, subentry_id: str, start: datetime, end: datetime
     ) -> list[Interval]:
         """Return a room's intervals that overlap [start, end)."""
-        if not self.included.get(subentry_id, False):
+        if not self.is_included(subentry_id):
             return []
         return [
             iv
@@ -356,7 +360,7 @@ class Replay(ChangeNotifier):
 
     def next_change(self, subentry_id: str, moment: datetime) -> Change | None:
         """Return a room's next change after `moment` (None: none planned)."""
-        if not self.included.get(subentry_id, False):
+        if not self.is_included(subentry_id):
             return None
         utc = dt_util.as_utc(moment)
         for change in room_changes(self.schedules(subentry_id)):
@@ -669,7 +673,7 @@ class Replay(ChangeNotifier):
     ) -> None:
         """Act on every included room whose state at `moment` is new."""
         for sid in list(rooms if rooms is not None else self.rooms):
-            if not self.included.get(sid, False):
+            if not self.is_included(sid):
                 continue
             action = self.desired(sid, moment)
             if not force and action.same_as(self._applied.get(sid)):
@@ -681,7 +685,7 @@ class Replay(ChangeNotifier):
     def _take_snapshot(self, sids: Iterable[str]) -> None:
         """Remember the lights of the included rooms not remembered yet."""
         for sid in sids:
-            if not self.included.get(sid, False):
+            if not self.is_included(sid):
                 continue
             for entity_id in self.rooms[sid].config.light_entity_ids(self.hass):
                 self._snapshot_light(entity_id)

@@ -196,6 +196,7 @@ class ReplayNextChangeSensor(LightingReplayRoomScheduleEntity, SensorEntity):
                 }
                 for schedule in self.replay.schedules(sid)
                 for interval in schedule.intervals
-                if self.replay.included.get(sid, True)
-            ],
+            ]
+            if self.replay.is_included(sid)
+            else [],
         }

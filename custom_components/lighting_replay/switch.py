@@ -95,7 +95,7 @@ class IncludeInReplaySwitch(LightingReplayRoomScheduleEntity, SwitchEntity):
     @property
     def is_on(self) -> bool:
         """Return whether the room takes part."""
-        return self.replay.included.get(self.room.subentry_id, True)
+        return self.replay.is_included(self.room.subentry_id)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Include the room."""
