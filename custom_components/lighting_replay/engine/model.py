@@ -23,12 +23,16 @@ import numpy as np
 
 from .hmm import CategoricalHMM
 from .levels import Levels
+from .lights import Scene
 from .zones import Location, Zone
 
 #: Name of the file format, stored in every file.
 MODEL_FORMAT = "lighting_replay.home_model"
 #: Version of the format this code writes; it reads this one and older.
-MODEL_VERSION = 1
+MODEL_VERSION = 2
+#: What changed in each version (older files keep loading):
+#: 2: rooms learned from their lights (``RoomModel.lights``, per-zone
+#:    ``scenes``); a version 1 file is a lux room without them.
 
 
 class ModelError(ValueError):
@@ -51,6 +55,7 @@ class ZoneModel:
     log_likelihood: float
     on_level_counts: tuple[int, ...] = ()
     on_fraction: float = 0.0
+    scenes: tuple[Scene, ...] = ()
 
     @property
     def log_likelihood_per_sample(self) -> float:
@@ -74,6 +79,7 @@ class ZoneModel:
             "log_likelihood": self.log_likelihood,
             "on_level_counts": list(self.on_level_counts),
             "on_fraction": self.on_fraction,
+            "scenes": [scene.to_dict() for scene in self.scenes],
         }
 
     @classmethod
@@ -89,6 +95,7 @@ class ZoneModel:
             log_likelihood=_number(data["log_likelihood"]),
             on_level_counts=counts,
             on_fraction=_number(data.get("on_fraction", 0.0)),
+            scenes=tuple(Scene.from_dict(item) for item in data.get("scenes", [])),
         )
 
 
@@ -111,6 +118,7 @@ class RoomModel:
     days_of_data: float
     trained_at: datetime
     settings: dict[str, Any] = field(default_factory=dict)
+    lights: tuple[str, ...] = ()
 
     @property
     def fit_quality(self) -> dict[Zone, float | None]:
@@ -135,6 +143,7 @@ class RoomModel:
             "days_of_data": self.days_of_data,
             "trained_at": self.trained_at.isoformat(),
             "settings": self.settings,
+            "lights": list(self.lights),
         }
 
     @classmethod
@@ -150,6 +159,11 @@ class RoomModel:
         settings = data.get("settings", {})
         if not isinstance(settings, dict):
             raise TypeError("settings must be an object")
+        lights = tuple(str(key) for key in data.get("lights", []))
+        for zone_model in zones.values():
+            for scene in () if zone_model is None else zone_model.scenes:
+                if len(scene.brightness) != len(lights):
+                    raise ValueError("a scene needs a brightness for every light")
         return cls(
             room=str(data["room"]),
             levels=Levels.from_dict(data["levels"]),
@@ -160,6 +174,7 @@ class RoomModel:
             days_of_data=_number(data["days_of_data"]),
             trained_at=_moment(data["trained_at"]),
             settings=settings,
+            lights=lights,
         )
 
 

@@ -79,12 +79,15 @@ class Interval:
     """The light is on from ``start`` (included) to ``end`` (excluded).
 
     Both are aware local datetimes on whole minutes; ``level`` is the light
-    level (index into the room's level centres).
+    level (index into the room's level centres); ``scene``, for a room
+    learned from its lights, the brightness in percent of each of the
+    model's ``lights`` (0: off), else ``None`` (all lights at the level).
     """
 
     start: datetime
     end: datetime
     level: int = field(compare=False)
+    scene: tuple[int, ...] | None = field(default=None, compare=False)
 
     @property
     def minutes(self) -> int:
@@ -99,6 +102,7 @@ class Change:
     at: datetime
     on: bool
     level: int | None = None
+    scene: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ class DaySchedule:
                 and out[-1].at.timestamp() == iv.start.timestamp()
             ):
                 out.pop()  # back to back: switch the level, not off and on
-            out.append(Change(iv.start, True, iv.level))
+            out.append(Change(iv.start, True, iv.level, iv.scene))
             out.append(Change(iv.end, False, None))
         return out
 
@@ -277,6 +281,28 @@ def _zone_levels(
     return levels, counts / counts.sum()
 
 
+def _zone_scenes(
+    model: RoomModel, zone: Zone, level: int
+) -> tuple[list[tuple[int, ...]], npt.NDArray[np.float64]]:
+    """Return the scenes a zone saw at a level and their odds (none: empty).
+
+    A level the zone never saw lit by its lights borrows the scenes of that
+    level from the other zones.
+    """
+    for zones in ([model.zones.get(zone)], list(model.zones.values())):
+        found = [
+            scene
+            for zone_model in zones
+            if zone_model is not None
+            for scene in zone_model.scenes
+            if scene.level == level and scene.minutes > 0
+        ]
+        if found:
+            weights = np.asarray([scene.minutes for scene in found], dtype=np.float64)
+            return [scene.brightness for scene in found], weights / weights.sum()
+    return [], np.zeros(0)
+
+
 def _start_after(hmm: CategoricalHMM, symbol: int) -> npt.NDArray[np.float64] | None:
     """Return a zone's start distribution given the symbol of the minute before.
 
@@ -320,6 +346,7 @@ def sample_day(
 
     on = np.zeros(n, dtype=bool)
     zone_of = np.zeros(n, dtype=np.int64)
+    # A model of the lights ("whole_day") learned every minute of the day.
     dark_only = model.settings.get("daylight") == "after_dark"
     # A model that learned nothing from daylight ("unknown") but is sampled
     # through it reaches a boundary in a state not learned for that moment:
@@ -385,6 +412,18 @@ def sample_day(
         if here.any():
             choices, odds = _zone_levels(model, zone)
             levels[here] = rng.choice(choices, size=int(here.sum()), p=odds)
+    # What each interval looks like: its level and, learned from the lights,
+    # its scene; ``looks`` indexes them so jitter and merging carry both.
+    looks: list[tuple[int, tuple[int, ...] | None]] = []
+    for i in range(starts.size):
+        scenes, odds = (
+            _zone_scenes(model, Zone(int(zone_of[starts[i]])), int(levels[i]))
+            if model.lights
+            else ([], np.zeros(0))
+        )
+        scene = scenes[int(rng.choice(len(scenes), p=odds))] if scenes else None
+        looks.append((int(levels[i]), scene))
+    levels = np.arange(starts.size, dtype=np.int64)
 
     if opts.jitter_minutes and starts.size:
         shift = rng.integers(
@@ -398,20 +437,23 @@ def sample_day(
     allowed[:begin] = False
     pieces: list[tuple[int, int, int]] = []
     for i in range(starts.size):
-        s, e, level = int(starts[i]), int(ends[i]), int(levels[i])
+        s, e, look = int(starts[i]), int(ends[i]), int(levels[i])
         if e <= s:
             continue
         part_starts, part_ends = _runs(allowed[s:e])
         for j in range(part_starts.size):
             ps, pe = int(part_starts[j]), int(part_ends[j])
             if pe - ps >= max(1, opts.min_on_minutes):
-                pieces.append((s + ps, s + pe, level))
+                pieces.append((s + ps, s + pe, look))
 
     intervals = tuple(
         Interval(
-            local_datetime(base + s, location), local_datetime(base + e, location), lv
+            local_datetime(base + s, location),
+            local_datetime(base + e, location),
+            looks[i][0],
+            looks[i][1],
         )
-        for s, e, lv in pieces
+        for s, e, i in pieces
     )
     return DaySchedule(model.room, day, intervals)
 

@@ -27,6 +27,7 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from .series import MinuteSeries
 from .zones import Location, day_zones, epoch_minute, local_midnight, solar_elevation
 
 type FloatArray = npt.NDArray[np.float64]
@@ -47,7 +48,9 @@ class LampHabit:
 
     ``anchor`` is ``"clock"`` (``start`` is minutes after local midnight)
     or ``"sunset"`` (``start`` is minutes after sunset, may be negative).
-    On weekends the lamp goes on ``weekend_shift`` minutes later.
+    On weekends the lamp goes on ``weekend_shift`` minutes later. ``light``
+    names the light it is (habits of one light share it; empty: a light of
+    its own), ``brightness`` is how bright that light is set (0..1).
     """
 
     anchor: str
@@ -59,6 +62,8 @@ class LampHabit:
     lux: float
     weekend_shift: float = 0.0
     duration_shape: float = 3.0
+    light: str = ""
+    brightness: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,20 @@ DEFAULT_ROOMS: tuple[RoomHabits, ...] = (
         daylight_lux=900.0,
         habits=(
             # Evening lamps go on around sunset and stay for hours.
-            LampHabit("sunset", -15, 25, 200, 0.9, 0.8, 180.0, 20.0),
-            # Late television light.
-            LampHabit("clock", 22 * 60 + 15, 30, 50, 0.35, 0.5, 45.0, 30.0),
+            LampHabit("sunset", -15, 25, 200, 0.9, 0.8, 180.0, 20.0, light="ceiling"),
+            # Late television light: the floor lamp, dimmed.
+            LampHabit(
+                "clock",
+                22 * 60 + 15,
+                30,
+                50,
+                0.35,
+                0.5,
+                45.0,
+                30.0,
+                light="floor_lamp",
+                brightness=0.6,
+            ),
         ),
     ),
     RoomHabits(
@@ -87,9 +103,13 @@ DEFAULT_ROOMS: tuple[RoomHabits, ...] = (
         daylight_lux=400.0,
         habits=(
             # Dinner.
-            LampHabit("clock", 18 * 60 + 30, 20, 80, 0.95, 0.85, 320.0, 45.0),
+            LampHabit(
+                "clock", 18 * 60 + 30, 20, 80, 0.95, 0.85, 320.0, 45.0, light="ceiling"
+            ),
             # Breakfast on workdays, seldom at weekends.
-            LampHabit("clock", 6 * 60 + 40, 12, 35, 0.75, 0.2, 320.0, 90.0),
+            LampHabit(
+                "clock", 6 * 60 + 40, 12, 35, 0.75, 0.2, 320.0, 90.0, light="ceiling"
+            ),
         ),
     ),
     RoomHabits(
@@ -97,9 +117,22 @@ DEFAULT_ROOMS: tuple[RoomHabits, ...] = (
         daylight_lux=250.0,
         habits=(
             # Reading light before sleep.
-            LampHabit("clock", 22 * 60 + 50, 30, 35, 0.7, 0.6, 35.0, 40.0),
+            LampHabit(
+                "clock",
+                22 * 60 + 50,
+                30,
+                35,
+                0.7,
+                0.6,
+                35.0,
+                40.0,
+                light="reading_lamp",
+                brightness=0.5,
+            ),
             # Ceiling light early in the morning now and then.
-            LampHabit("clock", 6 * 60 + 25, 10, 15, 0.35, 0.1, 140.0, 60.0),
+            LampHabit(
+                "clock", 6 * 60 + 25, 10, 15, 0.35, 0.1, 140.0, 60.0, light="ceiling"
+            ),
         ),
     ),
 )
@@ -107,13 +140,25 @@ DEFAULT_ROOMS: tuple[RoomHabits, ...] = (
 
 @dataclass(frozen=True, eq=False)
 class SimulatedRoom:
-    """Readings and the truth behind them for one simulated room."""
+    """Readings and the truth behind them for one simulated room.
+
+    ``lights`` holds each light's brightness per minute (0 off, up to 1),
+    what Home Assistant records of a smart light.
+    """
 
     timestamps_s: FloatArray
     lux: FloatArray
     start_minute: int
     lamp_on: npt.NDArray[np.bool_]
     lamp_lux: FloatArray
+    lights: dict[str, FloatArray]
+
+    def light_series(self) -> dict[str, MinuteSeries]:
+        """Return each light's brightness as a minute series (engine sources)."""
+        return {
+            name: MinuteSeries(self.start_minute, values)
+            for name, values in self.lights.items()
+        }
 
 
 def _day_anchors(
@@ -159,14 +204,19 @@ def _lamps(
     n: int,
     anchors: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]],
     rng: np.random.Generator,
-) -> FloatArray:
-    """Return the lamp light at the sensor for every minute."""
+    home: npt.NDArray[np.bool_],
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """Return the lamp light at the sensor and each light's brightness.
+
+    ``home`` says per day whether the household is in (no lamp otherwise).
+    """
     noon, sunset, weekend = anchors
     change = np.zeros(n + 1)
     n_days = noon.size
-    for habit in room.habits:
+    lights: dict[str, FloatArray] = {}
+    for index, habit in enumerate(room.habits):
         odds = np.where(weekend, habit.weekend_probability, habit.weekday_probability)
-        happens = rng.random(n_days) < odds
+        happens = (rng.random(n_days) < odds) & home
         base = (
             noon + (habit.start - 720.0)
             if habit.anchor == "clock"
@@ -182,7 +232,13 @@ def _lamps(
         first, last = first[happens], last[happens]
         np.add.at(change, first, habit.lux)
         np.add.at(change, last, -habit.lux)
-    return np.cumsum(change)[:n]
+        uses = np.zeros(n + 1)
+        np.add.at(uses, first, 1.0)
+        np.add.at(uses, last, -1.0)
+        name = habit.light or f"lamp_{index + 1}"
+        brightness = np.where(np.cumsum(uses)[:n] > 0.5, habit.brightness, 0.0)
+        lights[name] = np.maximum(lights.get(name, np.zeros(n)), brightness)
+    return np.cumsum(change)[:n], lights
 
 
 def _readings(
@@ -226,8 +282,12 @@ def simulate_rooms(
     *,
     rooms: tuple[RoomHabits, ...] = DEFAULT_ROOMS,
     seed: int = 0,
+    away: tuple[date, ...] = (),
 ) -> dict[str, SimulatedRoom]:
-    """Simulate the rooms and keep the truth (the lamps) with the readings."""
+    """Simulate the rooms and keep the truth (the lamps) with the readings.
+
+    On the days in ``away`` nobody is home: no lamp goes on.
+    """
     if days < 1:
         raise ValueError("simulate at least one day")
     names = [room.name for room in rooms]
@@ -238,14 +298,17 @@ def simulate_rooms(
     end = local_midnight(start + timedelta(days=days), location)
     minutes = np.arange(begin, end, dtype=np.int64)
     anchors = _day_anchors(location, day_list)
+    home = np.asarray([d not in away for d in day_list], dtype=bool)
     elevation = solar_elevation(minutes, location)
     result: dict[str, SimulatedRoom] = {}
     for index, room in enumerate(rooms):
         rng = np.random.default_rng([seed, index])
         daylight = _daylight(minutes, elevation, room, days, rng)
-        lamp = _lamps(room, begin, minutes.size, anchors, rng)
+        lamp, lights = _lamps(room, begin, minutes.size, anchors, rng, home)
         timestamps, lux = _readings(daylight + lamp, begin, room, rng)
-        result[room.name] = SimulatedRoom(timestamps, lux, begin, lamp > 0.0, lamp)
+        result[room.name] = SimulatedRoom(
+            timestamps, lux, begin, lamp > 0.0, lamp, lights
+        )
     return result
 
 

@@ -42,13 +42,25 @@ import numpy.typing as npt
 
 from .hmm import CategoricalHMM, fit_best
 from .levels import DEFAULT_LEVELS, LEVELS_FROM, Levels, fit_levels
+from .lights import fit_light_levels, light_levels_of, zone_scenes
 from .model import RoomModel, ZoneModel
 from .sequences import DEFAULT_MIN_LENGTH, Sequences, split_sequences
 from .series import DEFAULT_WINDOW, MinuteSeries, smooth, to_minute_series
+from .sources import (
+    LightsOnGrid,
+    RoomSources,
+    combine_on_off,
+    lights_on_grid,
+    mask_excluded,
+    on_grid,
+    span,
+)
 from .zones import DARK_ELEVATION_DEG, Location, Zone, solar_elevation, zones_of_minutes
 
 #: What a bright minute in daylight counts as (see the module's docstring).
 DAYLIGHT_RULES = ("after_dark", "unknown", "off", "keep")
+#: The ``daylight`` setting of a model learned from lights: the whole day.
+WHOLE_DAY = "whole_day"
 #: Minutes of a day; "days of data" is usable minutes divided by this.
 MINUTES_PER_DAY = 1440
 
@@ -129,12 +141,15 @@ def lamp_on_off(
 
 @dataclass(frozen=True, eq=False)
 class PreparedRoom:
-    """A room's readings made ready for its zone models (see ``prepare_room``).
+    """A room's history made ready for its zone models (see ``prepare_sources``).
 
-    ``series`` is the smoothed one-minute series; ``elevation``, ``level``,
-    ``on_off`` (1/0/-1 after the daylight rule) and ``zones`` hold one value
-    per minute of it; ``sequences`` are the training sequences per zone;
-    ``n_valid`` counts the usable minutes, ``days`` is that in days.
+    ``series`` is what the room's levels are of, one value per minute: the
+    smoothed lux of a lux room, the lights' summed brightness otherwise;
+    ``elevation`` (NaN without a lux sensor), ``level``, ``on_off`` (1/0/-1
+    after the daylight rule and the sources' combination) and ``zones`` hold
+    one value per minute of it; ``sequences`` are the training sequences per
+    zone; ``n_valid`` counts the usable minutes, ``days`` is that in days.
+    ``lights`` is the lights on the same grid (None for a lux room).
     """
 
     series: MinuteSeries
@@ -146,10 +161,30 @@ class PreparedRoom:
     sequences: dict[Zone, Sequences]
     n_valid: int
     days: float
+    kind: str = "lux"
+    lights: LightsOnGrid | None = None
 
 
 #: Fits the HMM of one zone: ``(zone, sequences, options) -> CategoricalHMM``.
 type ZoneFitter = Callable[[Zone, Sequences, TrainingOptions], CategoricalHMM]
+
+
+def lux_sources(
+    timestamps_s: npt.ArrayLike,
+    lux: npt.ArrayLike,
+    options: TrainingOptions | None = None,
+) -> RoomSources:
+    """Return the sources of a room that learns from lux readings alone."""
+    opts = options if options is not None else TrainingOptions()
+    try:
+        series = to_minute_series(
+            timestamps_s, lux, max_gap_minutes=opts.max_gap_minutes
+        )
+    except ValueError as err:
+        if "no valid" in str(err):
+            raise NotEnoughData(0.0, opts.min_days) from err
+        raise
+    return RoomSources(lux=series)
 
 
 def prepare_room(
@@ -160,52 +195,113 @@ def prepare_room(
     *,
     levels: Levels | None = None,
 ) -> PreparedRoom:
+    """Prepare a room that learns from lux readings alone (``prepare_sources``)."""
+    return prepare_sources(
+        lux_sources(timestamps_s, lux, options), location, options, levels=levels
+    )
+
+
+def prepare_sources(
+    sources: RoomSources,
+    location: Location,
+    options: TrainingOptions | None = None,
+    *,
+    levels: Levels | None = None,
+) -> PreparedRoom:
     """Run every step of training before the HMMs; the one place they are.
 
-    Readings to a one-minute series, the sliding mean, the light levels
-    (fitted, unless ``levels`` is given, e.g. a trained model's), on/off
-    per minute with the daylight rule, the zones and the sequences per
-    zone. Raises ``NotEnoughData`` when there are fewer than
-    ``options.min_days`` days of usable minutes.
+    The excluded minutes are dropped from every source first, so neither
+    the levels nor the on-threshold nor the models see them. Then: the
+    sliding mean of the lux, the light levels (fitted, unless ``levels`` is
+    given, e.g. a trained model's), on/off per minute (the daylight rule for
+    lux, combined with the lights as ``sources`` describes), the zones and
+    the sequences per zone. Raises ``NotEnoughData`` when there are fewer
+    than ``options.min_days`` days of usable minutes.
     """
     opts = options if options is not None else TrainingOptions()
-    try:
-        series = to_minute_series(
-            timestamps_s, lux, max_gap_minutes=opts.max_gap_minutes
+    margin = opts.window
+    lux = (
+        None
+        if sources.lux is None
+        else mask_excluded(sources.lux, sources.excluded, margin)
+    )
+    masked = RoomSources(
+        lux,
+        {
+            key: mask_excluded(series, sources.excluded, margin)
+            for key, series in sources.lights.items()
+        },
+    )
+    kind = masked.kind
+    smoothed = None if lux is None else smooth(lux, opts.window)
+    bounds = span(masked)
+    if bounds is None:
+        raise NotEnoughData(0.0, opts.min_days)
+    if kind == "lux" and smoothed is not None:
+        start, n = smoothed.start_minute, len(smoothed)
+    else:
+        start, n = bounds[0], bounds[1] - bounds[0]
+    minutes = np.arange(start, start + n, dtype=np.int64)
+
+    lux_grid = None if smoothed is None else on_grid(smoothed, start, n)
+    elevation = (
+        np.full(n, np.nan) if lux_grid is None else solar_elevation(minutes, location)
+    )
+    lux_on_off = None
+    lux_levels = None
+    if lux_grid is not None:
+        if kind == "lux":
+            lux_days = np.count_nonzero(np.isfinite(lux_grid)) / MINUTES_PER_DAY
+            if lux_days < opts.min_days or lux_days == 0:
+                raise NotEnoughData(round(lux_days, 2), opts.min_days)
+        lux_levels = levels if kind == "lux" else None
+        if lux_levels is None and np.isfinite(lux_grid).any():
+            lux_levels = fit_levels(
+                lux_grid,
+                after_dark=elevation < DARK_ELEVATION_DEG,
+                k=opts.n_levels,
+                on_level=opts.on_level,
+                seed=opts.seed,
+                levels_from=opts.levels_from,
+            )
+        if lux_levels is not None:
+            lux_on_off = lamp_on_off(lux_levels, lux_grid, elevation, opts.daylight)
+    lights = None if kind == "lux" else lights_on_grid(masked, start, n)
+    on_off = combine_on_off(lights, lux_on_off)
+
+    if lights is None:
+        if lux_levels is None or lux_grid is None:
+            raise NotEnoughData(0.0, opts.min_days)
+        room_levels = lux_levels
+        level = room_levels.assign(lux_grid)
+        values = lux_grid
+        n_valid = int(np.count_nonzero(np.isfinite(lux_grid)))
+    else:
+        values = np.where(on_off >= 0, lights.value, np.nan)
+        room_levels = (
+            levels
+            if levels is not None
+            else fit_light_levels(values[on_off == 1], opts.n_levels)
         )
-    except ValueError as err:
-        if "no valid" in str(err):
-            raise NotEnoughData(0.0, opts.min_days) from err
-        raise
-    smoothed = smooth(series, opts.window)
-    n_valid = int(np.count_nonzero(smoothed.valid))
+        level = light_levels_of(room_levels, lights.value, on_off)
+        n_valid = int(np.count_nonzero(on_off >= 0))
     days = n_valid / MINUTES_PER_DAY
     if days < opts.min_days or n_valid == 0:
         raise NotEnoughData(round(days, 2), opts.min_days)
 
-    minutes = smoothed.minutes
-    elevation = solar_elevation(minutes, location)
-    if levels is None:
-        levels = fit_levels(
-            smoothed.lux,
-            after_dark=elevation < DARK_ELEVATION_DEG,
-            k=opts.n_levels,
-            on_level=opts.on_level,
-            seed=opts.seed,
-            levels_from=opts.levels_from,
-        )
-    on_off = lamp_on_off(levels, smoothed.lux, elevation, opts.daylight)
     zones = zones_of_minutes(minutes, location)
     return PreparedRoom(
-        series=smoothed,
+        series=MinuteSeries(start, values),
         elevation=elevation,
-        levels=levels,
-        level=levels.assign(smoothed.lux),
+        levels=room_levels,
+        level=level,
         on_off=on_off,
         zones=zones,
         sequences=split_sequences(on_off, zones, min_length=opts.min_sequence_minutes),
         n_valid=n_valid,
         days=days,
+        kind=kind,
+        lights=lights,
     )
 
 
@@ -233,16 +329,37 @@ def train_room(
     *,
     fit_zone: ZoneFitter | None = None,
 ) -> RoomModel:
-    """Learn a room's lamp habits from its lux readings.
+    """Learn a room's lamp habits from its lux readings alone.
 
-    ``timestamps_s`` are UTC epoch seconds. Raises ``NotEnoughData`` when
-    there are fewer than ``options.min_days`` days of usable minutes.
-    ``fit_zone`` fits each zone's HMM (default ``fit_zone_hmm``); another
-    fitter (the trainer's hmmlearn backend) gets the same sequences.
+    ``timestamps_s`` are UTC epoch seconds. See ``train_sources``.
+    """
+    return train_sources(
+        room,
+        lux_sources(timestamps_s, lux, options),
+        location,
+        options,
+        fit_zone=fit_zone,
+    )
+
+
+def train_sources(
+    room: str,
+    sources: RoomSources,
+    location: Location,
+    options: TrainingOptions | None = None,
+    *,
+    fit_zone: ZoneFitter | None = None,
+) -> RoomModel:
+    """Learn a room's habits from its sources (lux, lights or both).
+
+    Raises ``NotEnoughData`` when there are fewer than ``options.min_days``
+    days of usable minutes. ``fit_zone`` fits each zone's HMM (default
+    ``fit_zone_hmm``); another fitter (the trainer's hmmlearn backend) gets
+    the same sequences.
     """
     opts = options if options is not None else TrainingOptions()
     fitter = fit_zone if fit_zone is not None else fit_zone_hmm
-    prepared = prepare_room(timestamps_s, lux, location, opts)
+    prepared = prepare_sources(sources, location, opts)
     levels = prepared.levels
     zones = prepared.zones
     on_off = prepared.on_off
@@ -265,10 +382,13 @@ def train_room(
             on_level_counts=tuple(int(c) for c in counts),
             on_fraction=float(np.count_nonzero(in_zone_on))
             / max(1, int(np.count_nonzero(present))),
+            scenes=()
+            if prepared.lights is None
+            else zone_scenes(prepared.lights, prepared.level, zones, zone),
         )
 
-    minutes = prepared.series.minutes
     valid = prepared.series.valid
+    minutes = prepared.series.minutes
     first = int(minutes[valid][0])
     last = int(minutes[valid][-1])
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
@@ -276,6 +396,10 @@ def train_room(
         key: (list(value) if isinstance(value, tuple) else value)
         for key, value in asdict(opts).items()
     }
+    settings["sources"] = prepared.kind
+    if prepared.kind != "lux":
+        # The lights' states were learned over the whole day.
+        settings["daylight"] = WHOLE_DAY
     return RoomModel(
         room=room,
         levels=levels,
@@ -286,4 +410,5 @@ def train_room(
         days_of_data=round(prepared.days, 3),
         trained_at=datetime.now(UTC).replace(microsecond=0),
         settings=settings,
+        lights=() if prepared.lights is None else prepared.lights.keys,
     )
