@@ -8,12 +8,14 @@ archives up to date and train in the background (never on the event loop).
 
 from __future__ import annotations
 
+import logging
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import CONF_LEARN_FROM, DOMAIN, SUBENTRY_TYPE_ROOM, LearnFrom
 from .data import (
     HomeSettings,
     LightingReplayConfigEntry,
@@ -34,6 +36,8 @@ PLATFORMS: list[Platform] = [
 ]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+_LOGGER = logging.getLogger(__name__)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -96,6 +100,34 @@ async def async_unload_entry(
         await entry.runtime_data.learning.async_shutdown()
         await entry.runtime_data.replay.async_shutdown()
     return unloaded
+
+
+async def async_migrate_entry(
+    hass: HomeAssistant, entry: LightingReplayConfigEntry
+) -> bool:
+    """Bring an entry of an older version up to date.
+
+    Version 1 rooms learned from their lux sensor alone: they say so now
+    (`learn_from: lux`) and keep their archives and models, whose files are
+    named after the room and stay where they are.
+    """
+    if entry.version > 2:
+        # Made by a newer version of the integration: nothing to do here.
+        return False
+    if entry.version == 1:
+        for subentry in list(entry.subentries.values()):
+            if (
+                subentry.subentry_type == SUBENTRY_TYPE_ROOM
+                and CONF_LEARN_FROM not in subentry.data
+            ):
+                hass.config_entries.async_update_subentry(
+                    entry,
+                    subentry,
+                    data={**subentry.data, CONF_LEARN_FROM: LearnFrom.LUX.value},
+                )
+        hass.config_entries.async_update_entry(entry, version=2, minor_version=1)
+        _LOGGER.info("Lighting Replay's settings were brought to version 2")
+    return True
 
 
 async def async_remove_entry(

@@ -23,6 +23,9 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TimeSelector,
 )
@@ -32,12 +35,14 @@ from .const import (
     CONF_ALL_OFF_BY,
     CONF_ARCHIVE_DAYS,
     CONF_JITTER_MINUTES,
+    CONF_LEARN_FROM,
     CONF_LIGHTS,
     CONF_LUX_SENSOR,
     CONF_MIN_ON_MINUTES,
     CONF_N_LEVELS,
     CONF_ON_LEVEL,
     CONF_ON_LUX,
+    CONF_PRESENCE,
     CONF_RESTORE,
     CONF_ROOM_NAME,
     CONF_SUNSET_OFFSET,
@@ -49,6 +54,7 @@ from .const import (
     DEFAULT_N_LEVELS,
     DEFAULT_RESTORE,
     DOMAIN,
+    LIGHT_DOMAINS,
     LUX_UNITS,
     MAX_ARCHIVE_DAYS,
     MAX_JITTER_MINUTES,
@@ -57,7 +63,9 @@ from .const import (
     MAX_SUNSET_OFFSET,
     MIN_ARCHIVE_DAYS,
     MIN_N_LEVELS,
+    PRESENCE_DOMAINS,
     SUBENTRY_TYPE_ROOM,
+    LearnFrom,
 )
 from .data import HomeSettings, RoomConfig, room_configs
 
@@ -77,22 +85,49 @@ HOME_SCHEMA = vol.Schema(
                 min=MIN_N_LEVELS, max=MAX_N_LEVELS, step=1, mode=NumberSelectorMode.BOX
             )
         ),
+        vol.Optional(CONF_PRESENCE): EntitySelector(
+            EntitySelectorConfig(domain=list(PRESENCE_DOMAINS))
+        ),
     }
 )
 
 
-def _home_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the entry data for validated home-wide settings."""
-    return {
+@callback
+def _validate_home(
+    hass: HomeAssistant, user_input: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate the home-wide settings; return (entry data, per-field errors)."""
+    data: dict[str, Any] = {
         CONF_ARCHIVE_DAYS: int(user_input[CONF_ARCHIVE_DAYS]),
         CONF_N_LEVELS: int(user_input[CONF_N_LEVELS]),
+        CONF_PRESENCE: None,
     }
+    if presence := user_input.get(CONF_PRESENCE):
+        presence = str(presence)
+        if presence.split(".")[0] not in PRESENCE_DOMAINS or not _entity_exists(
+            hass, presence
+        ):
+            return {}, {CONF_PRESENCE: "presence_not_found"}
+        data[CONF_PRESENCE] = _stored_id(er.async_get(hass), presence)
+    return data, {}
+
+
+@callback
+def _home_form_values(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the stored home settings as form values (current entity_ids)."""
+    values = {key: data[key] for key in (CONF_ARCHIVE_DAYS, CONF_N_LEVELS)}
+    settings = HomeSettings.from_entry_data(data)
+    if (presence := settings.presence_entity_id(hass)) is not None:
+        values[CONF_PRESENCE] = presence
+    return values
 
 
 class LightingReplayConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add Lighting Replay once; rooms are added as subentries."""
 
-    VERSION = 1
+    # 2: rooms say what they learn from (`learn_from`); the lux sensor is
+    # optional; the home may name a presence entity.
+    VERSION = 2
     MINOR_VERSION = 1
 
     @classmethod
@@ -114,32 +149,44 @@ class LightingReplayConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Set up the home: location and time zone come from Home Assistant."""
         # The number selectors reject values out of range before this step.
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(
-                title=self.hass.config.location_name or "Home",
-                data=_home_data(user_input),
-            )
-        return self.async_show_form(step_id="user", data_schema=HOME_SCHEMA)
+            data, errors = _validate_home(self.hass, user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title=self.hass.config.location_name or "Home", data=data
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(HOME_SCHEMA, user_input),
+            errors=errors,
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change the home-wide settings."""
         entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
         if user_input is not None:
-            # The entry's update listener reloads it with the new settings.
-            self.hass.config_entries.async_update_entry(
-                entry, data=entry.data | _home_data(user_input)
-            )
-            return self.async_abort(reason="reconfigure_successful")
+            data, errors = _validate_home(self.hass, user_input)
+            if not errors:
+                # The entry's update listener reloads it with the new settings.
+                self.hass.config_entries.async_update_entry(
+                    entry, data=entry.data | data
+                )
+                return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(HOME_SCHEMA, entry.data),
+            data_schema=self.add_suggested_values_to_schema(
+                HOME_SCHEMA, user_input or _home_form_values(self.hass, entry.data)
+            ),
+            errors=errors,
         )
 
 
 class RoomSubentryFlowHandler(ConfigSubentryFlow):
-    """Add or change a room: its lux sensor, lights and on/off threshold."""
+    """Add or change a room: its lights, what it learns from, its threshold."""
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -196,11 +243,18 @@ def _room_schema(entry: ConfigEntry) -> vol.Schema:
     return vol.Schema(
         {
             vol.Required(CONF_ROOM_NAME): TextSelector(),
-            vol.Required(CONF_LUX_SENSOR): EntitySelector(
-                EntitySelectorConfig(domain="sensor", device_class="illuminance")
-            ),
             vol.Required(CONF_LIGHTS): EntitySelector(
-                EntitySelectorConfig(domain="light", multiple=True)
+                EntitySelectorConfig(domain=list(LIGHT_DOMAINS), multiple=True)
+            ),
+            vol.Required(CONF_LEARN_FROM, default=LearnFrom.LIGHTS): SelectSelector(
+                SelectSelectorConfig(
+                    options=[choice.value for choice in LearnFrom],
+                    translation_key=CONF_LEARN_FROM,
+                    mode=SelectSelectorMode.LIST,
+                )
+            ),
+            vol.Optional(CONF_LUX_SENSOR): EntitySelector(
+                EntitySelectorConfig(domain="sensor", device_class="illuminance")
             ),
             vol.Optional(CONF_ON_LEVEL): NumberSelector(
                 NumberSelectorConfig(
@@ -228,9 +282,11 @@ def _room_form_values(
     room = RoomConfig.from_subentry(entry.subentries[subentry_id])
     values: dict[str, Any] = {
         CONF_ROOM_NAME: room.name,
-        CONF_LUX_SENSOR: room.lux_entity_id(hass) or room.lux_sensor,
         CONF_LIGHTS: room.light_entity_ids(hass),
+        CONF_LEARN_FROM: room.learn_from.value,
     }
+    if room.lux_sensor is not None:
+        values[CONF_LUX_SENSOR] = room.lux_entity_id(hass) or room.lux_sensor
     if room.on_level is not None:
         values[CONF_ON_LEVEL] = room.on_level
     if room.on_lux is not None:
@@ -283,7 +339,12 @@ def _validate_room(
     errors: dict[str, str] = {}
     registry = er.async_get(hass)
     name = str(user_input.get(CONF_ROOM_NAME, "")).strip()
-    sensor = str(user_input.get(CONF_LUX_SENSOR, ""))
+    sensor = str(user_input.get(CONF_LUX_SENSOR) or "")
+    try:
+        learn_from = LearnFrom(user_input.get(CONF_LEARN_FROM, LearnFrom.LIGHTS))
+    except ValueError:
+        learn_from = LearnFrom.LIGHTS
+        errors[CONF_LEARN_FROM] = "invalid_learn_from"
     lights_input = user_input.get(CONF_LIGHTS) or []
     lights = [lights_input] if isinstance(lights_input, str) else list(lights_input)
     on_level = user_input.get(CONF_ON_LEVEL)
@@ -300,21 +361,31 @@ def _validate_room(
     elif any(room.name.casefold() == name.casefold() for room in others):
         errors[CONF_ROOM_NAME] = "duplicate_name"
 
-    if not sensor or not _entity_exists(hass, sensor):
+    if not sensor:
+        if learn_from.uses_lux:
+            errors[CONF_LUX_SENSOR] = "sensor_required"
+    elif not _entity_exists(hass, sensor):
         errors[CONF_LUX_SENSOR] = "sensor_not_found"
     elif not sensor.startswith("sensor.") or not _is_illuminance(hass, sensor):
         errors[CONF_LUX_SENSOR] = "not_illuminance"
     elif any(room.lux_entity_id(hass) == sensor for room in others):
         errors[CONF_LUX_SENSOR] = "duplicate_sensor"
 
+    taken = {entity_id for room in others for entity_id in room.light_entity_ids(hass)}
     if not lights:
         errors[CONF_LIGHTS] = "no_lights"
     elif not all(
-        light.startswith("light.") and _entity_exists(hass, light) for light in lights
+        light.split(".")[0] in LIGHT_DOMAINS and _entity_exists(hass, light)
+        for light in lights
     ):
         errors[CONF_LIGHTS] = "light_not_found"
+    elif any(light in taken for light in lights):
+        # Two rooms switching one lamp would fight over it.
+        errors[CONF_LIGHTS] = "duplicate_light"
 
-    if on_level is not None and on_lux is not None:
+    if not learn_from.uses_lux and (on_level is not None or on_lux is not None):
+        errors["base"] = "threshold_needs_lux"
+    elif on_level is not None and on_lux is not None:
         errors["base"] = "threshold_conflict"
     elif on_level is not None and not 1 <= on_level <= n_levels - 1:
         errors[CONF_ON_LEVEL] = "invalid_on_level"
@@ -324,8 +395,9 @@ def _validate_room(
     if errors:
         return {}, errors
     data: dict[str, Any] = {
-        CONF_LUX_SENSOR: _stored_id(registry, sensor),
+        CONF_LUX_SENSOR: _stored_id(registry, sensor) if sensor else None,
         CONF_LIGHTS: [_stored_id(registry, light) for light in dict.fromkeys(lights)],
+        CONF_LEARN_FROM: learn_from.value,
     }
     if on_level is not None:
         data[CONF_ON_LEVEL] = int(on_level)

@@ -16,6 +16,9 @@ SUBENTRY_TYPE_ROOM: Final = "room"
 # Home-wide settings (config entry data).
 CONF_ARCHIVE_DAYS: Final = "archive_days"
 CONF_N_LEVELS: Final = "n_levels"
+# Optional entity that says whether anybody is home (`PRESENCE_DOMAINS`).
+CONF_PRESENCE: Final = "presence"
+PRESENCE_DOMAINS: Final = ("zone", "person", "group", "binary_sensor")
 DEFAULT_ARCHIVE_DAYS: Final = 400
 MIN_ARCHIVE_DAYS: Final = 30
 MAX_ARCHIVE_DAYS: Final = 1000
@@ -30,6 +33,11 @@ CONF_ROOM_NAME: Final = "name"
 CONF_LUX_SENSOR: Final = "lux_sensor"
 # Stored as entity registry ids where possible, like the lux sensor.
 CONF_LIGHTS: Final = "lights"
+# What a room learns from (`LearnFrom`); rooms made before version 2 of the
+# entry learned from their lux sensor alone.
+CONF_LEARN_FROM: Final = "learn_from"
+# Entity domains a room's lights may be of (a smart plug is a switch).
+LIGHT_DOMAINS: Final = ("light", "switch")
 # Optional on/off threshold override: a level index (1 = the lowest level
 # that counts as "on") or a lux value; at most one of the two.
 CONF_ON_LEVEL: Final = "on_level"
@@ -39,6 +47,10 @@ CONF_ON_LUX: Final = "on_lux"
 STORAGE_DIR: Final = DOMAIN
 STORAGE_VERSION: Final = 1
 ARCHIVE_SUFFIX: Final = ".archive"
+# A light's archive: "<room subentry id>.light-<key hash>.archive".
+LIGHT_ARCHIVE_INFIX: Final = ".light-"
+# The presence entity's archive (1 someone home, 0 nobody, per minute).
+PRESENCE_ARCHIVE_FILE: Final = "presence.archive"
 MODEL_SUFFIX: Final = ".model.json"
 FALLBACK_MODEL_FILE: Final = "fallback.model.json"
 
@@ -92,6 +104,24 @@ SERVICE_STOP: Final = "stop"
 SERVICE_REGENERATE: Final = "regenerate"
 ATTR_END: Final = "end"
 ATTR_END_DATE: Final = "end_date"
+
+
+class LearnFrom(StrEnum):
+    """What a room learns from (the engine's source kinds)."""
+
+    LIGHTS = "lights"
+    LUX = "lux"
+    BOTH = "both"
+
+    @property
+    def uses_lux(self) -> bool:
+        """Return whether the lux sensor is a source."""
+        return self is not LearnFrom.LIGHTS
+
+    @property
+    def uses_lights(self) -> bool:
+        """Return whether the lights' own history is a source."""
+        return self is not LearnFrom.LUX
 
 
 class ModelStatus(StrEnum):

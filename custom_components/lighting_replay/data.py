@@ -20,15 +20,18 @@ from homeassistant.helpers import entity_registry as er
 
 from .const import (
     CONF_ARCHIVE_DAYS,
+    CONF_LEARN_FROM,
     CONF_LIGHTS,
     CONF_LUX_SENSOR,
     CONF_N_LEVELS,
     CONF_ON_LEVEL,
     CONF_ON_LUX,
+    CONF_PRESENCE,
     DEFAULT_ARCHIVE_DAYS,
     DEFAULT_N_LEVELS,
     SUBENTRY_TYPE_ROOM,
     DataProblem,
+    LearnFrom,
     ModelSource,
     ModelStatus,
 )
@@ -48,6 +51,9 @@ class HomeSettings:
 
     archive_days: int = DEFAULT_ARCHIVE_DAYS
     n_levels: int = DEFAULT_N_LEVELS
+    # Registry id (or entity_id) of the entity that says whether anybody is
+    # home; None: absent days are recognised from the lights.
+    presence: str | None = None
 
     @classmethod
     def from_entry_data(cls, data: Mapping[str, Any]) -> HomeSettings:
@@ -55,7 +61,15 @@ class HomeSettings:
         return cls(
             archive_days=int(data.get(CONF_ARCHIVE_DAYS, DEFAULT_ARCHIVE_DAYS)),
             n_levels=int(data.get(CONF_N_LEVELS, DEFAULT_N_LEVELS)),
+            presence=data.get(CONF_PRESENCE) or None,
         )
+
+    @callback
+    def presence_entity_id(self, hass: HomeAssistant) -> str | None:
+        """Return the presence entity's current entity_id (None: none or gone)."""
+        if self.presence is None:
+            return None
+        return _resolve(er.async_get(hass), self.presence)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,13 +78,15 @@ class RoomConfig:
 
     `lux_sensor` and `lights` hold entity registry ids where the entity has a
     registry entry, so a renamed entity is still found; resolve them with
-    `lux_entity_id` and `light_entity_ids`.
+    `lux_entity_id` and `light_entity_ids`. `learn_from` says which of them
+    the room learns from; its lights are what replay switches either way.
     """
 
     subentry_id: str
     name: str
-    lux_sensor: str
+    lux_sensor: str | None
     lights: tuple[str, ...]
+    learn_from: LearnFrom = LearnFrom.LUX
     on_level: int | None = None
     on_lux: float | None = None
 
@@ -80,19 +96,31 @@ class RoomConfig:
         data = subentry.data
         on_level = data.get(CONF_ON_LEVEL)
         on_lux = data.get(CONF_ON_LUX)
+        lux_sensor = data.get(CONF_LUX_SENSOR) or None
+        learn_from = data.get(CONF_LEARN_FROM) or (
+            LearnFrom.LUX if lux_sensor else LearnFrom.LIGHTS
+        )
         return cls(
             subentry_id=subentry.subentry_id,
             name=subentry.title,
-            lux_sensor=data[CONF_LUX_SENSOR],
+            lux_sensor=lux_sensor,
             lights=tuple(data.get(CONF_LIGHTS, ())),
+            learn_from=LearnFrom(learn_from),
             on_level=None if on_level is None else int(on_level),
             on_lux=None if on_lux is None else float(on_lux),
         )
 
     @callback
     def lux_entity_id(self, hass: HomeAssistant) -> str | None:
-        """Return the lux sensor's current entity_id (None if it is gone)."""
+        """Return the lux sensor's current entity_id (None: none or gone)."""
+        if self.lux_sensor is None:
+            return None
         return _resolve(er.async_get(hass), self.lux_sensor)
+
+    @callback
+    def light_entity_id(self, hass: HomeAssistant, light: str) -> str | None:
+        """Return one of the room's lights' current entity_id (None if gone)."""
+        return _resolve(er.async_get(hass), light)
 
     @callback
     def light_entity_ids(self, hass: HomeAssistant) -> list[str]:

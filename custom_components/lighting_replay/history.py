@@ -1,12 +1,22 @@
-"""Read a lux sensor's history from the recorder as a minute series.
+"""Read a room's sources from the recorder as minute series.
 
-Home Assistant records a state only when it changes, so a reading holds until
-the next state: 0 lx at 23:00 followed by 14 lx at 06:40 means it was dark all
-night. This module turns those held states into one sample per minute (held
-for at most `MAX_HOLD`) and hands them to the engine's `to_minute_series`,
-which builds the regular grid. States that are not readings (`unavailable`,
-`unknown`, text) end the hold, and so do readings in a unit that is not an
-illuminance unit: those minutes stay missing.
+Home Assistant records a state only when it changes, so a state holds until
+the next one: 0 lx at 23:00 followed by 14 lx at 06:40 means it was dark all
+night. This module turns those held states into one sample per minute and
+hands them to the engine's `to_minute_series`, which builds the regular grid.
+What a state is worth depends on the entity (`StateKind`):
+
+- a lux sensor (`LUX`): its reading in lux, held for at most `MAX_HOLD`;
+  states that are not readings (`unavailable`, `unknown`, text) and readings
+  in a unit that is not an illuminance unit end the hold: those minutes
+  stay missing;
+- a light or a switch (`LIGHT`): its brightness, 0 when off and from 0 to 1
+  when on (the `brightness` attribute over 255, or 1 where none is
+  recorded, as for a switch); held until the next state, however long (a
+  lamp left off for a week was off); `unavailable` and `unknown` are
+  missing;
+- a presence entity (`PRESENCE`): 1 while anybody is home, 0 while nobody
+  is, held like a light.
 
 `read_minute_series` does blocking database reads: run it in the recorder's
 own executor (`recorder.get_instance(hass).async_add_executor_job`).
@@ -15,13 +25,23 @@ own executor (`recorder.get_instance(hass).async_add_executor_job`).
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 import gc
 import math
 
+from homeassistant.components.light import ATTR_BRIGHTNESS
 from homeassistant.components.recorder import history
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    STATE_HOME,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import HomeAssistant, State
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +66,42 @@ class HistoryReport:
     other_units: dict[str, int] = field(default_factory=dict)
 
 
+def light_value_of(state: State, report: HistoryReport) -> float:
+    """Return a light's or switch's brightness (0..1), NaN if not known."""
+    if state.state == STATE_OFF:
+        return 0.0
+    if state.state != STATE_ON:
+        if state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+            report.not_numeric += 1
+        return math.nan
+    brightness = state.attributes.get(ATTR_BRIGHTNESS)
+    if isinstance(brightness, int | float) and math.isfinite(brightness):
+        # On at brightness 0 still shines a little.
+        return min(max(float(brightness) / 255.0, 1.0 / 255.0), 1.0)
+    return 1.0
+
+
+def presence_value_of(state: State, report: HistoryReport) -> float:
+    """Return 1 while anybody is home, 0 while nobody is, NaN if not known.
+
+    A person, device tracker or group of them is home in the state `home`;
+    a binary sensor or a group of them while `on`; a zone while the number
+    of people in it (its state) is above 0.
+    """
+    value = state.state
+    if value in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return math.nan
+    if value in (STATE_HOME, STATE_ON):
+        return 1.0
+    if state.domain == "zone":
+        try:
+            return 1.0 if int(value) > 0 else 0.0
+        except ValueError:
+            report.not_numeric += 1
+            return math.nan
+    return 0.0
+
+
 def reading_of(state: State, report: HistoryReport) -> float:
     """Return a state's lux value, or NaN if it is not an illuminance reading."""
     try:
@@ -66,18 +122,48 @@ def reading_of(state: State, report: HistoryReport) -> float:
     return value * factor
 
 
+class StateKind(Enum):
+    """What an entity's states are worth: its value function, its hold."""
+
+    LUX = "lux"
+    LIGHT = "light"
+    PRESENCE = "presence"
+
+    def value_of(self, state: State, report: HistoryReport) -> float:
+        """Return a state's value for this kind (NaN: no value)."""
+        if self is StateKind.LUX:
+            return reading_of(state, report)
+        if self is StateKind.LIGHT:
+            return light_value_of(state, report)
+        return presence_value_of(state, report)
+
+    @property
+    def max_hold(self) -> timedelta | None:
+        """Return how long a state may hold (None: until the next one)."""
+        return MAX_HOLD if self is StateKind.LUX else None
+
+    @property
+    def needs_attributes(self) -> bool:
+        """Return whether the value depends on the state's attributes."""
+        return self is not StateKind.PRESENCE
+
+
 def held_samples(
-    times_s: FloatArray, values: FloatArray, end_s: float
+    times_s: FloatArray,
+    values: FloatArray,
+    end_s: float,
+    max_hold: timedelta | None = MAX_HOLD,
 ) -> tuple[FloatArray, FloatArray]:
     """Expand states (time, value) into one sample a minute while each holds.
 
     A state holds until the next one (the last until `end_s`), for at most
-    `MAX_HOLD`. NaN values yield no samples.
+    `max_hold` (None: no limit). NaN values yield no samples.
     """
     if times_s.size == 0:
         return np.empty(0), np.empty(0)
     until = np.append(times_s[1:], end_s)
-    until = np.minimum(until, times_s + MAX_HOLD.total_seconds())
+    if max_hold is not None:
+        until = np.minimum(until, times_s + max_hold.total_seconds())
     counts = np.ceil((until - times_s) / 60.0).astype(np.int64)
     counts[~np.isfinite(values) | (counts < 0)] = 0
     total = int(counts.sum())
@@ -88,18 +174,18 @@ def held_samples(
     return np.repeat(times_s, counts) + 60.0 * steps, np.repeat(values, counts)
 
 
-def read_minute_series(
-    hass: HomeAssistant, entity_id: str, start: datetime, end: datetime
-) -> tuple[MinuteSeries | None, HistoryReport]:
-    """Read `entity_id` from `start` to `end` as whole minutes (end exclusive).
+def _state_changes(
+    hass: HomeAssistant,
+    entity_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    attributes: bool,
+) -> Iterator[State]:
+    """Yield an entity's states from `start` to `end`, a page at a time.
 
-    Returns None for the series when there is no valid reading.
+    The first is the state in force at `start`.
     """
-    report = HistoryReport()
-    start_s = start.timestamp()
-    end_s = end.timestamp()
-    state_times = array("d")
-    state_values = array("d")
     page_start = start
     first_page = True
     while True:
@@ -114,7 +200,7 @@ def read_minute_series(
             page_start,
             end,
             entity_id,
-            no_attributes=False,
+            no_attributes=not attributes,
             limit=PAGE_ROWS,
             include_start_time_state=first_page,
         ).get(entity_id, [])
@@ -123,21 +209,44 @@ def read_minute_series(
             # may return again (its time went through a float and back).
             if not first_page and state.last_changed <= page_start:
                 continue
-            report.states += 1
-            state_times.append(max(state.last_changed.timestamp(), start_s))
-            state_values.append(reading_of(state, report))
+            yield state
         if len(states) < PAGE_ROWS:
-            break
+            return
         page_start = max(
             states[-1].last_changed, page_start + timedelta(microseconds=1)
         )
         first_page = False
         del states
 
+
+def read_minute_series(
+    hass: HomeAssistant,
+    entity_id: str,
+    start: datetime,
+    end: datetime,
+    kind: StateKind = StateKind.LUX,
+) -> tuple[MinuteSeries | None, HistoryReport]:
+    """Read `entity_id` from `start` to `end` as whole minutes (end exclusive).
+
+    Returns None for the series when there is no valid value.
+    """
+    report = HistoryReport()
+    start_s = start.timestamp()
+    end_s = end.timestamp()
+    state_times = array("d")
+    state_values = array("d")
+    for state in _state_changes(
+        hass, entity_id, start, end, attributes=kind.needs_attributes
+    ):
+        report.states += 1
+        state_times.append(max(state.last_changed.timestamp(), start_s))
+        state_values.append(kind.value_of(state, report))
+
     times, values = held_samples(
         np.frombuffer(state_times, dtype=np.float64),
         np.frombuffer(state_values, dtype=np.float64),
         end_s,
+        kind.max_hold,
     )
     keep = (times >= start_s) & (times < end_s)
     if not np.any(keep & np.isfinite(values)):

@@ -14,6 +14,12 @@ When learning runs:
   with an imported model only once its archive holds as many days);
 - on the action ``lighting_replay.train``.
 
+What a room learns from (see the engine's `sources`): the lux archive, the
+archive of each of its lights, or both, as the room says (`learn_from`).
+Never learned from: every minute replay was on (the `Replay` keeps those
+periods), the time the presence entity says nobody was home and, without
+one, the days no room had any light on (the engine's `absence`).
+
 Never losing learned data: a new model replaces the old one only after it
 was trained and written; when training fails or finds too little data, the
 room keeps the model it has. A room that never had enough data replays the
@@ -29,6 +35,7 @@ import asyncio
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import partial
+import hashlib
 import logging
 import math
 from pathlib import Path
@@ -53,8 +60,10 @@ from .const import (
     DOMAIN,
     FALLBACK_DAYS,
     FALLBACK_MODEL_FILE,
+    LIGHT_ARCHIVE_INFIX,
     LONG_GAP,
     MODEL_SUFFIX,
+    PRESENCE_ARCHIVE_FILE,
     QUALITY_WINDOW,
     STORAGE_DIR,
     STORAGE_VERSION,
@@ -66,12 +75,20 @@ from .const import (
     ModelStatus,
 )
 from .data import HomeSettings, LightingReplayConfigEntry, RoomState
+from .engine.absence import absent_days
 from .engine.model import HomeModel, ModelError, RoomModel
-from .engine.series import MinuteSeries
+from .engine.series import MinuteSeries, to_minute_series
 from .engine.simulate import DEFAULT_ROOMS, simulate_household
-from .engine.training import NotEnoughData, TrainingOptions, prepare_room, train_room
+from .engine.sources import RoomSources
+from .engine.training import (
+    NotEnoughData,
+    TrainingOptions,
+    prepare_sources,
+    train_room,
+    train_sources,
+)
 from .engine.zones import Location
-from .history import read_minute_series
+from .history import StateKind, read_minute_series
 from .repairs import async_clear_not_enough_data, async_report_not_enough_data
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,7 +96,10 @@ _LOGGER = logging.getLogger(__name__)
 ARCHIVE_UPDATE_INTERVAL = timedelta(hours=1)
 # A model younger than this is not retrained at setup (a restart is no reason).
 RETRAIN_AFTER = timedelta(hours=20)
+# Absent days found from every room's lights are reused this long.
+ABSENCE_TTL = timedelta(hours=1)
 MINUTES_PER_DAY = 1440
+type Ranges = tuple[tuple[int, int], ...]
 
 
 class TrainingFailed(HomeAssistantError):
@@ -164,30 +184,78 @@ def days_in(series: MinuteSeries | None) -> float:
     return 0.0 if series is None else round(series.n_valid / MINUTES_PER_DAY, 2)
 
 
+def days_in_sources(sources: RoomSources) -> float:
+    """Return the days of the best-covered source of a room."""
+    return max(
+        (days_in(series) for series in (sources.lux, *sources.lights.values())),
+        default=0.0,
+    )
+
+
+def lux_from_archive(series: MinuteSeries, options: TrainingOptions) -> MinuteSeries:
+    """Return a lux archive as training reads it: short silences held.
+
+    The archive keeps the minutes the sensor reported; training holds a
+    reading through silences up to `options.max_gap_minutes`, as for raw
+    readings.
+    """
+    valid = series.valid
+    return to_minute_series(
+        series.minutes[valid].astype(np.float64) * 60.0,
+        series.lux[valid],
+        max_gap_minutes=options.max_gap_minutes,
+    )
+
+
 def train_blocking(
     name: str,
-    series: MinuteSeries,
+    sources: RoomSources,
     location: Location,
     options: TrainingOptions,
     on_lux: float | None,
 ) -> RoomModel:
-    """Train a room from its archive (blocking: run in an executor).
+    """Train a room from its sources (blocking: run in an executor).
 
     A lux threshold override picks the first level whose centre reaches it
-    as the "on" level: the levels are fitted first (their centres do not
-    depend on the threshold), then the room is trained once, with that level
-    where it differs from the one found automatically.
+    as the "on" level of the lux sensor: the lux levels are fitted first
+    (their centres do not depend on the threshold), then the room is trained
+    once, with that level where it differs from the one found automatically.
     """
-    valid = series.valid
-    timestamps_s = series.minutes[valid].astype(np.float64) * 60.0
-    lux = series.lux[valid]
-    if on_lux is not None:
-        levels = prepare_room(timestamps_s, lux, location, options).levels
+    if on_lux is not None and sources.lux is not None:
+        lux_only = RoomSources(lux=sources.lux, excluded=sources.excluded)
+        levels = prepare_sources(lux_only, location, options).levels
         level = int(np.searchsorted(levels.centres, on_lux, side="left"))
         level = min(max(level, 1), levels.n_levels - 1)
         if level != levels.on_level:
             options = replace(options, on_level=level)
-    return train_room(name, timestamps_s, lux, location, options)
+    return train_sources(name, sources, location, options)
+
+
+def absent_blocking(
+    rooms: list[RoomSources], location: Location, options: TrainingOptions
+) -> Ranges:
+    """Return the home's absent days from every room's on/off (blocking)."""
+    on_off: list[MinuteSeries] = []
+    for sources in rooms:
+        try:
+            prepared = prepare_sources(sources, location, options)
+        except (NotEnoughData, ValueError):
+            continue
+        state = prepared.on_off.astype(np.float64)
+        state[state < 0] = np.nan
+        on_off.append(MinuteSeries(prepared.series.start_minute, state))
+    return absent_days(on_off, location)
+
+
+def away_ranges(presence: MinuteSeries | None) -> Ranges:
+    """Return the epoch-minute ranges the presence archive says nobody was home."""
+    if presence is None or len(presence) == 0:
+        return ()
+    away = np.concatenate(([False], presence.lux == 0.0, [False])).astype(np.int8)
+    edges = np.diff(away)
+    starts = np.flatnonzero(edges == 1) + presence.start_minute
+    ends = np.flatnonzero(edges == -1) + presence.start_minute
+    return tuple((int(a), int(b)) for a, b in zip(starts, ends, strict=True))
 
 
 def fallback_blocking(
@@ -233,6 +301,8 @@ class Learning:
         # an import does not replace the imported model when it ends.
         self._imports = dict.fromkeys(rooms, 0)
         self._fallback: RoomModel | None = None
+        # When the absent days were found, and which they are.
+        self._absence: tuple[datetime, Ranges] | None = None
         self._warned_units: set[tuple[str, str]] = set()
         self.archive_info: dict[str, dict[str, Any]] = {}
 
@@ -245,6 +315,16 @@ class Learning:
     def model_path(self, subentry_id: str) -> Path:
         """Return the model file of a room."""
         return self.folder / f"{subentry_id}{MODEL_SUFFIX}"
+
+    def light_archive_path(self, subentry_id: str, light: str) -> Path:
+        """Return the archive file of one of a room's lights (by its stored id)."""
+        key = hashlib.sha256(light.encode()).hexdigest()[:16]
+        return self.folder / f"{subentry_id}{LIGHT_ARCHIVE_INFIX}{key}{ARCHIVE_SUFFIX}"
+
+    @property
+    def presence_path(self) -> Path:
+        """Return the presence entity's archive file."""
+        return self.folder / PRESENCE_ARCHIVE_FILE
 
     @property
     def training_options(self) -> TrainingOptions:
@@ -273,16 +353,30 @@ class Learning:
             room.last_trained = model.trained_at
 
     def _remove_orphans(self) -> None:
-        """Delete the archive and model files of rooms no longer configured."""
+        """Delete the files of rooms, and lights of rooms, no longer configured.
+
+        The home's own files (the fallback model, the presence archive) are
+        no room's.
+        """
         if not self.folder.is_dir():
             return
+        lights = {
+            self.light_archive_path(sid, light).name
+            for sid, room in self.rooms.items()
+            for light in room.config.lights
+        }
         for path in self.folder.iterdir():
-            for suffix in (ARCHIVE_SUFFIX, MODEL_SUFFIX):
-                if path.name.endswith(suffix):
-                    subentry_id = path.name.removesuffix(suffix)
-                    if subentry_id not in self.rooms:
-                        _LOGGER.info("Removing %s of a room that was removed", path)
-                        path.unlink(missing_ok=True)
+            name = path.name
+            if name in (FALLBACK_MODEL_FILE, PRESENCE_ARCHIVE_FILE) or not (
+                name.endswith((ARCHIVE_SUFFIX, MODEL_SUFFIX))
+            ):
+                continue
+            if name.split(".")[0] not in self.rooms:
+                _LOGGER.info("Removing %s of a room that was removed", path)
+                path.unlink(missing_ok=True)
+            elif LIGHT_ARCHIVE_INFIX in name and name not in lights:
+                _LOGGER.info("Removing %s of a light no longer in its room", path)
+                path.unlink(missing_ok=True)
 
     async def _async_load_model(self, subentry_id: str) -> RoomModel | None:
         """Load a room's model; a bad file is set aside and None returned."""
@@ -383,9 +477,10 @@ class Learning:
     # Archive -----------------------------------------------------------
 
     async def async_update_archives(self) -> None:
-        """Bring every room's archive up to date."""
+        """Bring every room's archives and the presence archive up to date."""
         for subentry_id in self.rooms:
             await self._async_update_archive_logged(subentry_id)
+        await self.async_update_presence()
 
     async def _async_update_archive_logged(self, subentry_id: str) -> None:
         """Update an archive in the background: a failure is logged, not raised."""
@@ -398,22 +493,91 @@ class Learning:
             )
 
     async def _async_read_archive(self, subentry_id: str) -> MinuteSeries | None:
-        """Read a room's archive; a bad file is set aside (None returned)."""
-        path = self.archive_path(subentry_id)
+        """Read a room's lux archive; a bad file is set aside (None returned)."""
+        series = await self._async_read_file(
+            self.archive_path(subentry_id), self.rooms[subentry_id].config.name
+        )
+        self._note_archive(subentry_id, series)
+        return series
+
+    async def _async_read_file(self, path: Path, owner: str) -> MinuteSeries | None:
+        """Read an archive file; a bad one is set aside (None returned)."""
         try:
-            series = await self.hass.async_add_executor_job(archive.load, path)
+            return await self.hass.async_add_executor_job(archive.load, path)
         except archive.ArchiveError as err:
             moved = await self.hass.async_add_executor_job(archive.set_aside, path)
             _LOGGER.error(
-                "The archive of room %s is damaged (%s); it was moved to %s "
+                "An archive of %s is damaged (%s); it was moved to %s "
                 "and is rebuilt from the recorder",
-                self.rooms[subentry_id].config.name,
+                owner,
                 err,
                 moved,
             )
             return None
-        self._note_archive(subentry_id, series)
+
+    async def _async_update_file(
+        self,
+        path: Path,
+        owner: str,
+        entity_id: str,
+        kind: StateKind,
+    ) -> MinuteSeries | None:
+        """Add an entity's newer recorder history to its archive file."""
+        series = await self._async_read_file(path, owner)
+        now = dt_util.utcnow()
+        oldest = now - timedelta(days=self.settings.archive_days)
+        start = oldest
+        if series is not None:
+            start = max(oldest, dt_util.utc_from_timestamp(series.end_minute * 60))
+        new, report = await get_instance(self.hass).async_add_executor_job(
+            read_minute_series, self.hass, entity_id, start, now, kind
+        )
+        for unit, count in report.other_units.items():
+            if (owner, unit) not in self._warned_units:
+                self._warned_units.add((owner, unit))
+                _LOGGER.warning(
+                    "%s reported %d readings in %r, which is not an "
+                    "illuminance unit; they are skipped",
+                    entity_id,
+                    count,
+                    unit,
+                )
+        series, _size = await self.hass.async_add_executor_job(
+            merge_and_save, path, series, new, self.settings.archive_days
+        )
         return series
+
+    async def _async_light_series(
+        self, subentry_id: str, *, update: bool
+    ) -> dict[str, MinuteSeries]:
+        """Return the archives of a room's lights (brought up to date first)."""
+        room = self.rooms[subentry_id].config
+        out: dict[str, MinuteSeries] = {}
+        for light in room.lights:
+            path = self.light_archive_path(subentry_id, light)
+            entity_id = room.light_entity_id(self.hass, light)
+            if update and entity_id is not None:
+                series = await self._async_update_file(
+                    path, room.name, entity_id, StateKind.LIGHT
+                )
+            else:
+                series = await self._async_read_file(path, room.name)
+            if series is not None:
+                out[light] = series
+        return out
+
+    async def async_update_presence(self) -> MinuteSeries | None:
+        """Bring the presence entity's archive up to date; return it."""
+        entity_id = self.settings.presence_entity_id(self.hass)
+        if entity_id is None:
+            return None
+        try:
+            return await self._async_update_file(
+                self.presence_path, "the home", entity_id, StateKind.PRESENCE
+            )
+        except Exception:
+            _LOGGER.exception("Reading the history of %s failed", entity_id)
+            return None
 
     def _note_archive(self, subentry_id: str, series: MinuteSeries | None) -> None:
         """Remember an archive's extent (diagnostics) and its days of data."""
@@ -425,55 +589,49 @@ class Learning:
                 minutes=len(series),
                 valid_minutes=series.n_valid,
             )
-        self.rooms[subentry_id].days_of_data = days_in(series)
+        if self.rooms[subentry_id].config.learn_from.uses_lux:
+            self.rooms[subentry_id].days_of_data = days_in(series)
 
-    async def async_update_archive(self, subentry_id: str) -> MinuteSeries | None:
-        """Add the recorder's newer readings to a room's archive; return it.
+    async def async_update_archive(self, subentry_id: str) -> RoomSources:
+        """Add the recorder's newer history to a room's archives; return them.
 
-        Only what is newer than the archive is read. A bad archive file is
-        set aside and the archive rebuilt from what the recorder still has.
+        Only what is newer than an archive is read: the lux sensor's, when
+        the room has one, and each light's, when the room learns from its
+        lights. A bad archive file is set aside and rebuilt from what the
+        recorder still has. The sources returned are what the room learns
+        from, nothing excluded yet.
         """
         room = self.rooms[subentry_id]
+        config = room.config
         async with self._room_locks[subentry_id]:
             path = self.archive_path(subentry_id)
-            series = await self._async_read_archive(subentry_id)
-            now = dt_util.utcnow()
-            now_minute = math.floor(now.timestamp() / 60)
-            entity_id = room.config.lux_entity_id(self.hass)
+            now_minute = math.floor(dt_util.utcnow().timestamp() / 60)
+            entity_id = config.lux_entity_id(self.hass)
             present = entity_id is not None and (
                 self.hass.states.get(entity_id) is not None
             )
             if entity_id is not None:
-                oldest = now - timedelta(days=self.settings.archive_days)
-                start = oldest
-                if series is not None:
-                    start = max(
-                        oldest, dt_util.utc_from_timestamp(series.end_minute * 60)
-                    )
-                new, report = await get_instance(self.hass).async_add_executor_job(
-                    read_minute_series, self.hass, entity_id, start, now
+                series = await self._async_update_file(
+                    path, config.name, entity_id, StateKind.LUX
                 )
-                for unit, count in report.other_units.items():
-                    if (subentry_id, unit) not in self._warned_units:
-                        self._warned_units.add((subentry_id, unit))
-                        _LOGGER.warning(
-                            "%s reported %d readings in %r, which is not an "
-                            "illuminance unit; they are skipped",
-                            entity_id,
-                            count,
-                            unit,
-                        )
-                series, size = await self.hass.async_add_executor_job(
-                    merge_and_save, path, series, new, self.settings.archive_days
-                )
-                if size is not None:
-                    self.archive_info[subentry_id] = {"bytes": size}
+            else:
+                series = await self._async_read_archive(subentry_id)
             self._note_archive(subentry_id, series)
-            room.problems = await self.hass.async_add_executor_job(
-                partial(data_problems, series, now_minute, sensor_present=present)
+            lights = (
+                await self._async_light_series(subentry_id, update=True)
+                if config.learn_from.uses_lights
+                else {}
             )
+            sources = RoomSources(
+                lux=series if config.learn_from.uses_lux else None, lights=lights
+            )
+            room.days_of_data = days_in_sources(sources)
+            if config.lux_sensor is not None:
+                room.problems = await self.hass.async_add_executor_job(
+                    partial(data_problems, series, now_minute, sensor_present=present)
+                )
             room.async_update_listeners()
-            return series
+            return sources
 
     # Training ----------------------------------------------------------
 
@@ -520,20 +678,78 @@ class Learning:
     async def _async_learn(
         self, subentry_id: str, options: TrainingOptions
     ) -> RoomModel:
-        """Update the archive and train on it; `NotEnoughData` if it is empty."""
+        """Update the archives and train on them; `NotEnoughData` if empty."""
         room = self.rooms[subentry_id]
-        series = await self.async_update_archive(subentry_id)
-        if series is None:
+        sources = await self.async_update_archive(subentry_id)
+        if sources.lux is None and not sources.lights:
             raise NotEnoughData(0.0, options.min_days)
+        excluded = await self.async_excluded()
+        learned = await self._async_for_training(sources, options)
         async with self._train_lock:
             return await self.hass.async_add_executor_job(
                 train_blocking,
                 room.config.name,
-                series,
+                learned.with_excluded(excluded),
                 self.location,
                 options,
                 room.config.on_lux,
             )
+
+    async def _async_for_training(
+        self, sources: RoomSources, options: TrainingOptions
+    ) -> RoomSources:
+        """Return archives as training reads them (lux silences held)."""
+        if sources.lux is None:
+            return sources
+        lux = await self.hass.async_add_executor_job(
+            lux_from_archive, sources.lux, options
+        )
+        return RoomSources(lux, sources.lights, sources.excluded)
+
+    async def async_excluded(self) -> Ranges:
+        """Return the minutes no room learns from: replay, nobody home.
+
+        Replay's own periods always; then the time the presence entity says
+        nobody was home, or, without one, the days no room had a light on.
+        """
+        replay: Ranges = self.entry.runtime_data.replay.learning_exclusions()
+        if self.settings.presence is not None:
+            presence = await self.async_update_presence()
+            return replay + away_ranges(presence)
+        now = dt_util.utcnow()
+        if self._absence is not None and now - self._absence[0] < ABSENCE_TTL:
+            return replay + self._absence[1]
+        options = self.training_options
+        rooms: list[RoomSources] = []
+        for subentry_id, room in self.rooms.items():
+            config = room.config
+            lux = (
+                await self._async_read_file(self.archive_path(subentry_id), config.name)
+                if config.learn_from.uses_lux
+                else None
+            )
+            lights = (
+                await self._async_light_series(subentry_id, update=False)
+                if config.learn_from.uses_lights
+                else {}
+            )
+            if lux is None and not lights:
+                continue
+            sources = await self._async_for_training(
+                RoomSources(lux=lux, lights=lights, excluded=replay), options
+            )
+            rooms.append(sources)
+        absent: Ranges = await self.hass.async_add_executor_job(
+            absent_blocking, rooms, self.location, options
+        )
+        if absent:
+            _LOGGER.info(
+                "%d days without any light in any room are not learned from"
+                " (nobody home)",
+                len(absent),
+            )
+        self._absence = (now, absent)
+        return replay + absent
 
     async def _async_save_model(
         self, subentry_id: str, model: RoomModel, source: ModelSource
@@ -557,6 +773,7 @@ class Learning:
             "n_levels": self.settings.n_levels,
             "on_level": room.on_level,
             "on_lux": room.on_lux,
+            "learn_from": room.learn_from.value,
         }
 
     def _trained_with(self, subentry_id: str) -> dict[str, Any] | None:
@@ -564,6 +781,9 @@ class Learning:
         trained_with: dict[str, Any] | None = self._meta_data.get(
             "trained_with", {}
         ).get(subentry_id)
+        if trained_with is not None:
+            # Models saved before rooms chose their sources learned from lux.
+            trained_with = {"learn_from": "lux"} | trained_with
         return trained_with
 
     def _write_model(self, path: Path, home: HomeModel) -> None:

@@ -86,6 +86,7 @@ from .const import (
     DEFAULT_RESTORE,
     DOMAIN,
     EVENT_LIGHT_ACTION,
+    MAX_ARCHIVE_DAYS,
     PLAN_DAYS_AHEAD,
     REPLAY_STORAGE_KEY,
     STORAGE_VERSION,
@@ -203,7 +204,12 @@ class PlannedDay:
             "seed": self.seed,
             "start": None if self.start is None else self.start.isoformat(),
             "intervals": [
-                [iv.start.isoformat(), iv.end.isoformat(), iv.level]
+                [
+                    iv.start.isoformat(),
+                    iv.end.isoformat(),
+                    iv.level,
+                    None if iv.scene is None else list(iv.scene),
+                ]
                 for iv in self.schedule.intervals
             ],
         }
@@ -221,10 +227,17 @@ class PlannedDay:
                 raise ValueError(f"{text} has no time zone")
             return parsed.astimezone(tz)
 
-        intervals = tuple(
-            Interval(moment(start), moment(end), int(level))
-            for start, end, level in data["intervals"]
-        )
+        def interval(item: list[Any]) -> Interval:
+            # Days stored before scenes existed have three items.
+            start, end, level, *scene = item
+            return Interval(
+                moment(start),
+                moment(end),
+                int(level),
+                None if not scene or scene[0] is None else tuple(map(int, scene[0])),
+            )
+
+        intervals = tuple(interval(item) for item in data["intervals"])
         start = data.get("start")
         return cls(
             schedule=DaySchedule(str(data["room"]), day, intervals),
@@ -235,11 +248,23 @@ class PlannedDay:
 
 @dataclass(frozen=True, kw_only=True)
 class RoomAction:
-    """What a room's lights should be: on at a level and brightness, or off."""
+    """What a room's lights should be: on at a level and brightness, or off.
+
+    `scene` (learned from the lights) gives some lights their own
+    brightness, 0 for off: entity_id -> percent; the others follow
+    `brightness_pct`.
+    """
 
     on: bool
     level: int | None = None
     brightness_pct: int | None = None
+    scene: tuple[tuple[str, int], ...] = ()
+
+    def brightness_of(self, entity_id: str) -> int | None:
+        """Return the brightness a light gets, 0 if it stays off (None: off)."""
+        if not self.on:
+            return None
+        return dict(self.scene).get(entity_id, self.brightness_pct)
 
     def same_as(self, other: RoomAction | None) -> bool:
         """Return whether two actions leave the lights the same."""
@@ -314,6 +339,8 @@ class Replay(ChangeNotifier):
         # entity_id -> why the last action did not reach it.
         self.unreachable: dict[str, str] = {}
         self.last_action: dict[str, Any] | None = None
+        # When replay was on (start, end; None: still on): never learned from.
+        self.periods: list[tuple[datetime, datetime | None]] = []
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, REPLAY_STORAGE_KEY
         )
@@ -376,13 +403,32 @@ class Replay(ChangeNotifier):
         interval = None if plan is None else plan.schedule.state_at(moment)
         if interval is None:
             return RoomAction(on=False)
+        room = self.rooms[subentry_id]
+        scene: tuple[tuple[str, int], ...] = ()
+        if interval.scene is not None and room.model is not None:
+            scene = tuple(
+                (entity_id, max(pct, MIN_BRIGHTNESS_PCT) if pct else 0)
+                for key, pct in zip(room.model.lights, interval.scene, strict=False)
+                if (entity_id := room.config.light_entity_id(self.hass, key))
+                is not None
+            )
         return RoomAction(
             on=True,
             level=interval.level,
-            brightness_pct=brightness_for_level(
-                self.rooms[subentry_id], interval.level
-            ),
+            brightness_pct=brightness_for_level(room, interval.level),
+            scene=scene,
         )
+
+    def learning_exclusions(self) -> tuple[tuple[int, int], ...]:
+        """Return the epoch-minute ranges replay was on: never learned from."""
+        now = dt_util.utcnow()
+        ranges: list[tuple[int, int]] = []
+        for start, end in self.periods:
+            stop = now if end is None else end
+            ranges.append(
+                (int(start.timestamp() // 60), int(-(-stop.timestamp() // 60)) + 1)
+            )
+        return tuple(ranges)
 
     def diagnostics(self) -> dict[str, Any]:
         """Return the replay's state for diagnostics."""
@@ -445,6 +491,15 @@ class Replay(ChangeNotifier):
                 day = date.fromisoformat(day_text)
                 self.plans[sid][day] = PlannedDay.from_dict(day, plan, self.location)
         self._options_changed = data.get("options") != self.options.as_dict()
+        self.periods = [
+            (
+                dt_util.parse_datetime(start, raise_on_error=True),
+                None
+                if end is None
+                else dt_util.parse_datetime(end, raise_on_error=True),
+            )
+            for start, end in data.get("periods", [])
+        ]
 
     @callback
     def _data_to_store(self) -> dict[str, Any]:
@@ -454,6 +509,10 @@ class Replay(ChangeNotifier):
             "snapshot": self.snapshot,
             "included": self.included,
             "options": self.options.as_dict(),
+            "periods": [
+                [start.isoformat(), None if end is None else end.isoformat()]
+                for start, end in self.periods
+            ],
             "days": {
                 sid: {day.isoformat(): plan.to_dict() for day, plan in days.items()}
                 for sid, days in self.plans.items()
@@ -726,7 +785,7 @@ class Replay(ChangeNotifier):
         if not targets and not room.config.lights:
             _LOGGER.debug("Room %s has no lights", room.config.name)
         results = await asyncio.gather(
-            *(self._async_light_call(e, action, context) for e in targets),
+            *(self._async_switch(e, action, context) for e in targets),
             return_exceptions=True,
         )
         reached: list[str] = []
@@ -753,12 +812,14 @@ class Replay(ChangeNotifier):
         self.last_action = event
         self.hass.bus.async_fire(EVENT_LIGHT_ACTION, event, context=context)
 
-    async def _async_light_call(
+    async def _async_switch(
         self, entity_id: str, action: RoomAction, context: Context
     ) -> None:
-        data: dict[str, Any] = {ATTR_ENTITY_ID: entity_id}
+        """Switch one light or switch as `action` says for it."""
+        data: dict[str, Any] = {}
         service = SERVICE_TURN_OFF
-        if action.on:
+        pct = action.brightness_of(entity_id)
+        if pct:
             service = SERVICE_TURN_ON
             state = self.hass.states.get(entity_id)
             modes = (
@@ -766,11 +827,21 @@ class Replay(ChangeNotifier):
                 if state is None
                 else state.attributes.get(ATTR_SUPPORTED_COLOR_MODES)
             )
-            if action.brightness_pct is not None and brightness_supported(modes):
-                data[ATTR_BRIGHTNESS_PCT] = action.brightness_pct
+            if entity_id.startswith(f"{LIGHT_DOMAIN}.") and brightness_supported(modes):
+                data[ATTR_BRIGHTNESS_PCT] = pct
+        await self._async_call(entity_id, service, data, context)
+
+    async def _async_call(
+        self, entity_id: str, service: str, data: dict[str, Any], context: Context
+    ) -> None:
+        """Call a light's or switch's service, in its own domain, with a timeout."""
         async with asyncio.timeout(LIGHT_CALL_TIMEOUT):
             await self.hass.services.async_call(
-                LIGHT_DOMAIN, service, data, blocking=True, context=context
+                entity_id.split(".", maxsplit=1)[0],
+                service,
+                data | {ATTR_ENTITY_ID: entity_id},
+                blocking=True,
+                context=context,
             )
 
     @callback
@@ -806,14 +877,11 @@ class Replay(ChangeNotifier):
                 data = {ATTR_ENTITY_ID: entity_id}
             calls.append((entity_id, service, data))
 
-        async def call(service: str, data: dict[str, Any]) -> None:
-            async with asyncio.timeout(LIGHT_CALL_TIMEOUT):
-                await self.hass.services.async_call(
-                    LIGHT_DOMAIN, service, data, blocking=True, context=context
-                )
-
         results = await asyncio.gather(
-            *(call(service, data) for _e, service, data in calls),
+            *(
+                self._async_call(entity_id, service, data, context)
+                for entity_id, service, data in calls
+            ),
             return_exceptions=True,
         )
         for (entity_id, _service, _data), result in zip(calls, results, strict=True):
@@ -825,6 +893,8 @@ class Replay(ChangeNotifier):
     async def _async_stop_locked(self) -> None:
         self.active = False
         self.end = None
+        if self.periods and self.periods[-1][1] is None:
+            self.periods[-1] = (self.periods[-1][0], dt_util.utcnow())
         if self.options.restore:
             await self._async_restore(list(self.snapshot))
         self.snapshot.clear()
@@ -844,6 +914,7 @@ class Replay(ChangeNotifier):
             self.end = end
             if not self.active:
                 self.active = True
+                self._open_period()
                 if self._started:
                     now = self.now()
                     await self._async_plan(now, resample=[now.date()])
@@ -851,6 +922,17 @@ class Replay(ChangeNotifier):
                     await self._async_apply(now, force=True)
         await self._store.async_save(self._data_to_store())
         self._after_change()
+
+    @callback
+    def _open_period(self) -> None:
+        """Note that replay is on from now (older periods than kept go)."""
+        now = dt_util.utcnow()
+        oldest = now - timedelta(days=MAX_ARCHIVE_DAYS)
+        self.periods = [
+            (start, end) for start, end in self.periods if end is None or end >= oldest
+        ]
+        if not self.periods or self.periods[-1][1] is not None:
+            self.periods.append((now, None))
 
     async def async_turn_off(self) -> None:
         """Stop replay: cancel what is pending, restore the snapshot."""

@@ -17,7 +17,7 @@ from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import ModelStatus
+from .const import ModelSource, ModelStatus
 from .data import LightingReplayConfigEntry, RoomState
 from .entity import (
     LightingReplayRoomEntity,
@@ -43,6 +43,11 @@ def _model_attributes(room: RoomState) -> dict[str, Any]:
     model = room.model
     return {
         "source": None if room.source is None else room.source.value,
+        "learned_from": (
+            room.config.learn_from.value
+            if model is None or room.source is not ModelSource.LEARNED
+            else model.settings.get("sources", "lux")
+        ),
         "days_of_data": room.days_of_data,
         "days_needed": room.days_needed,
         "last_trained": room.last_trained,

@@ -1,12 +1,19 @@
 """Days when nobody was home, found from the rooms' lights.
 
 A home left empty for a trip teaches "dark house": its days must not be
-learned from. Where the home has no presence entity, a local day on which
-no room had any light on, although the rooms were watched (at least
-``MIN_WATCHED_MINUTES`` minutes of known state in some room that day), is
-taken for a day away. A day half at home (the day of leaving or coming
-back) has light and is kept. ``benchmarks/engine_train.py --trip`` measures
-the rule on a simulated household that takes a 5-day trip.
+learned from. Where the home has no presence entity, a local day is *dark*
+when no room had any light on although the rooms were watched (at least
+``MIN_WATCHED_MINUTES`` minutes of known state in some room that day). A
+dark day alone is not a trip: a home with one room, or a lux room that sees
+only the short summer nights, is dark on many normal days (a simulated lux
+bedroom alone: 6 to 21 dark days in 8 weeks; all three simulated rooms
+from lux: 3 in 672 days). So a run of consecutive dark days is taken for
+time away only when it is at least ``MIN_AWAY_DAYS`` long and unlikely for
+this home: ``q ** length <= MAX_CHANCE``, with ``q`` the home's share of
+dark days among its watched days (``(dark + 1) / (watched + 2)``). A day
+half at home (the day of leaving or coming back) has light and is kept.
+``benchmarks/engine_train.py --trip`` measures the rule on simulated
+households that take a 5-day trip.
 """
 
 from __future__ import annotations
@@ -21,6 +28,11 @@ from .zones import Location, local_dates, local_midnight
 
 #: A day counts as watched by a room with at least this many known minutes.
 MIN_WATCHED_MINUTES = 120
+#: The shortest run of dark days taken for time away.
+MIN_AWAY_DAYS = 2
+#: A run of dark days is time away when a home at home would show it with
+#: at most this chance (its share of dark days to the run's length).
+MAX_CHANCE = 1e-3
 
 
 def absent_days(
@@ -44,13 +56,23 @@ def absent_days(
             watched[day] = max(watched.get(day, 0), int(n_known[i]))
             if n_on[i] > 0:
                 lit.add(day)
+    seen = sorted(day for day, n in watched.items() if n >= MIN_WATCHED_MINUTES)
+    dark = [day for day in seen if day not in lit]
+    share = (len(dark) + 1) / (len(seen) + 2)
+    runs: list[list[date]] = []
+    for day in dark:
+        if runs and runs[-1][-1] + timedelta(days=1) == day:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
     return tuple(
         (
             local_midnight(day, location),
             local_midnight(day + timedelta(days=1), location),
         )
-        for day in sorted(watched)
-        if watched[day] >= MIN_WATCHED_MINUTES and day not in lit
+        for run in runs
+        if len(run) >= MIN_AWAY_DAYS and share ** len(run) <= MAX_CHANCE
+        for day in run
     )
 
 

@@ -21,11 +21,17 @@ Rules for the readings, applied on purpose and in this order:
    when the time between that reading and the next one is at most
    ``max_gap_minutes``. Across a longer gap every minute stays missing (NaN):
    nothing is ever interpolated across a gap.
+
+A device that records its *state changes* rather than readings (a light:
+on, off, a brightness) is put on the same grid by ``held_minute_series``:
+each state holds until the next change, however long, unless a limit is
+given.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 
 import numpy as np
 import numpy.typing as npt
@@ -191,3 +197,55 @@ def smooth(series: MinuteSeries, window: int = DEFAULT_WINDOW) -> MinuteSeries:
         windows = np.lib.stride_tricks.sliding_window_view(values, window)
         out[window - 1 :] = windows.mean(axis=1)
     return MinuteSeries(series.start_minute, out)
+
+
+def held_minute_series(
+    times_s: npt.ArrayLike,
+    values: npt.ArrayLike,
+    end_s: float,
+    *,
+    max_hold_s: float | None = None,
+) -> MinuteSeries:
+    """Turn state changes (UTC epoch seconds, value) into a one-minute series.
+
+    Each state holds from its time until the next change, the last one until
+    ``end_s``, and for at most ``max_hold_s`` seconds when given (the minutes
+    after that are missing). A NaN value is a state that is not known (a
+    device ``unavailable`` or ``unknown``): it ends the state before it and
+    its minutes are missing. A minute takes the state in force at its middle
+    (second 30), so a change in the first half of a minute counts from that
+    minute, a later one from the next. Changes with a time that is not a
+    finite number are dropped; of changes at the same time the last counts.
+
+    The series runs from the first minute whose middle follows the first
+    change to the last minute whose middle comes before ``end_s``; it is
+    empty when there is no such minute.
+    """
+    times = np.asarray(times_s, dtype=np.float64).ravel()
+    states = np.asarray(values, dtype=np.float64).ravel()
+    if times.shape != states.shape:
+        raise ValueError(
+            f"{times.size} times but {states.size} values: "
+            "they must have the same length"
+        )
+    keep = np.isfinite(times)
+    times, states = times[keep], states[keep]
+    order = np.argsort(times, kind="stable")
+    times, states = times[order], states[order]
+    if times.size == 0 or not math.isfinite(end_s):
+        return MinuteSeries(0, np.empty(0))
+    start = math.ceil((times[0] - 30.0) / 60.0)
+    end = max(math.ceil((end_s - 30.0) / 60.0), start)
+    if end - start > MAX_SPAN_MINUTES:
+        raise ValueError(
+            f"states span {(end - start) / 1440:.0f} days, more than"
+            f" {MAX_SPAN_MINUTES // 1440} days: check the timestamps"
+            " (UTC epoch seconds)"
+        )
+    middles = np.arange(start, end, dtype=np.float64) * 60.0 + 30.0
+    index = np.searchsorted(times, middles, side="right") - 1
+    out = states[np.maximum(index, 0)].copy()
+    out[index < 0] = np.nan
+    if max_hold_s is not None:
+        out[middles - times[np.maximum(index, 0)] > max_hold_s] = np.nan
+    return MinuteSeries(start, out)
