@@ -10,8 +10,9 @@ bedroom alone: 6 to 21 dark days in 8 weeks; all three simulated rooms
 from lux: 3 in 672 days). So a run of consecutive dark days is taken for
 time away only when it is at least ``MIN_AWAY_DAYS`` long and unlikely for
 this home: ``q ** length <= MAX_CHANCE``, with ``q`` the home's share of
-dark days among its watched days (``(dark + 1) / (watched + 2)``). A day
-half at home (the day of leaving or coming back) has light and is kept.
+dark days among its watched days, one dark and one lit day added
+(``(dark + 1) / (watched + 2)``; leaving the run itself out of ``q`` took
+normal days of a one-room home for trips). A day half at home (the day of leaving or coming back) has light and is kept.
 ``benchmarks/engine_train.py --trip`` measures the rule on simulated
 households that take a 5-day trip.
 """
@@ -58,6 +59,8 @@ def absent_days(
                 lit.add(day)
     seen = sorted(day for day, n in watched.items() if n >= MIN_WATCHED_MINUTES)
     dark = [day for day in seen if day not in lit]
+    # The share of dark days, the run's own included: a home left for long
+    # is not sure of itself, and a home dark on many days needs long runs.
     share = (len(dark) + 1) / (len(seen) + 2)
     runs: list[list[date]] = []
     for day in dark:
