@@ -22,6 +22,7 @@ def _room_diagnostics(
         "name": room.config.name,
         "lux_sensor": room.config.lux_entity_id(hass),
         "lights": room.config.light_entity_ids(hass),
+        "learn_from": room.config.learn_from.value,
         "on_level": room.config.on_level,
         "on_lux": room.config.on_lux,
         "status": room.status.value,
@@ -44,11 +45,14 @@ def _room_diagnostics(
             "n_samples": model.n_samples,
             "days_of_data": model.days_of_data,
             "trained_at": model.trained_at.isoformat(),
+            "learned_from": model.settings.get("sources", "lux"),
+            "lights": len(model.lights),
             "zones": {
                 zone.name.lower(): None
                 if zone_model is None
                 else {
                     **zone_model.summary(),
+                    "scenes": len(zone_model.scenes),
                     "log_likelihood_per_minute": round(
                         zone_model.log_likelihood_per_sample, 4
                     ),

@@ -305,6 +305,8 @@ class Learning:
         self._absence: tuple[datetime, Ranges] | None = None
         self._warned_units: set[tuple[str, str]] = set()
         self.archive_info: dict[str, dict[str, Any]] = {}
+        # Size of each archive file written since setup (diagnostics).
+        self.archive_bytes: dict[str, int] = {}
 
     # Paths -------------------------------------------------------------
 
@@ -495,7 +497,8 @@ class Learning:
     async def _async_read_archive(self, subentry_id: str) -> MinuteSeries | None:
         """Read a room's lux archive; a bad file is set aside (None returned)."""
         series = await self._async_read_file(
-            self.archive_path(subentry_id), self.rooms[subentry_id].config.name
+            self.archive_path(subentry_id),
+            f"room {self.rooms[subentry_id].config.name}",
         )
         self._note_archive(subentry_id, series)
         return series
@@ -507,7 +510,7 @@ class Learning:
         except archive.ArchiveError as err:
             moved = await self.hass.async_add_executor_job(archive.set_aside, path)
             _LOGGER.error(
-                "An archive of %s is damaged (%s); it was moved to %s "
+                "The archive of %s is damaged (%s); it was moved to %s "
                 "and is rebuilt from the recorder",
                 owner,
                 err,
@@ -522,7 +525,10 @@ class Learning:
         entity_id: str,
         kind: StateKind,
     ) -> MinuteSeries | None:
-        """Add an entity's newer recorder history to its archive file."""
+        """Add an entity's newer recorder history to its archive file.
+
+        `owner` names the archive in messages ("room Kitchen").
+        """
         series = await self._async_read_file(path, owner)
         now = dt_util.utcnow()
         oldest = now - timedelta(days=self.settings.archive_days)
@@ -542,9 +548,11 @@ class Learning:
                     count,
                     unit,
                 )
-        series, _size = await self.hass.async_add_executor_job(
+        series, size = await self.hass.async_add_executor_job(
             merge_and_save, path, series, new, self.settings.archive_days
         )
+        if size is not None:
+            self.archive_bytes[path.name] = size
         return series
 
     async def _async_light_series(
@@ -556,12 +564,13 @@ class Learning:
         for light in room.lights:
             path = self.light_archive_path(subentry_id, light)
             entity_id = room.light_entity_id(self.hass, light)
+            owner = f"{entity_id or light} of room {room.name}"
             if update and entity_id is not None:
                 series = await self._async_update_file(
-                    path, room.name, entity_id, StateKind.LIGHT
+                    path, owner, entity_id, StateKind.LIGHT
                 )
             else:
-                series = await self._async_read_file(path, room.name)
+                series = await self._async_read_file(path, owner)
             if series is not None:
                 out[light] = series
         return out
@@ -582,6 +591,10 @@ class Learning:
     def _note_archive(self, subentry_id: str, series: MinuteSeries | None) -> None:
         """Remember an archive's extent (diagnostics) and its days of data."""
         info = self.archive_info.setdefault(subentry_id, {})
+        if (
+            size := self.archive_bytes.get(self.archive_path(subentry_id).name)
+        ) is not None:
+            info["bytes"] = size
         if series is not None:
             info.update(
                 start=dt_util.utc_from_timestamp(series.start_minute * 60).isoformat(),
@@ -612,7 +625,7 @@ class Learning:
             )
             if entity_id is not None:
                 series = await self._async_update_file(
-                    path, config.name, entity_id, StateKind.LUX
+                    path, f"room {config.name}", entity_id, StateKind.LUX
                 )
             else:
                 series = await self._async_read_archive(subentry_id)
@@ -724,7 +737,9 @@ class Learning:
         for subentry_id, room in self.rooms.items():
             config = room.config
             lux = (
-                await self._async_read_file(self.archive_path(subentry_id), config.name)
+                await self._async_read_file(
+                    self.archive_path(subentry_id), f"room {config.name}"
+                )
                 if config.learn_from.uses_lux
                 else None
             )

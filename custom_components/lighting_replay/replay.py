@@ -443,6 +443,10 @@ class Replay(ChangeNotifier):
             if self._next_point is None
             else self._next_point.isoformat(),
             "last_action": self.last_action,
+            "periods": [
+                [start.isoformat(), None if end is None else end.isoformat()]
+                for start, end in self.periods
+            ],
             "days": {
                 sid: {
                     day.isoformat(): plan.to_dict()

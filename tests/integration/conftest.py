@@ -34,6 +34,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.lighting_replay.const import (
     CONF_ARCHIVE_DAYS,
+    CONF_LEARN_FROM,
     CONF_LIGHTS,
     CONF_LUX_SENSOR,
     CONF_N_LEVELS,
@@ -153,7 +154,11 @@ def light(hass: HomeAssistant, entity_registry: er.EntityRegistry) -> er.Registr
 @pytest.fixture
 def room_data(lux_sensor: er.RegistryEntry, light: er.RegistryEntry) -> dict[str, Any]:
     """The living room's subentry data, as the config flow stores it."""
-    return {CONF_LUX_SENSOR: lux_sensor.id, CONF_LIGHTS: [light.id]}
+    return {
+        CONF_LUX_SENSOR: lux_sensor.id,
+        CONF_LIGHTS: [light.id],
+        CONF_LEARN_FROM: "lux",
+    }
 
 
 @pytest.fixture
@@ -162,6 +167,7 @@ def mock_config_entry(room_data: dict[str, Any]) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="Home",
+        version=2,
         data={CONF_ARCHIVE_DAYS: 400, CONF_N_LEVELS: 4},
         subentries_data=[
             ConfigSubentryData(

@@ -19,11 +19,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lighting_replay.const import (
     CONF_ARCHIVE_DAYS,
+    CONF_LEARN_FROM,
     CONF_LIGHTS,
     CONF_LUX_SENSOR,
     CONF_N_LEVELS,
     CONF_ON_LEVEL,
     CONF_ON_LUX,
+    CONF_PRESENCE,
     CONF_ROOM_NAME,
     DOMAIN,
     SUBENTRY_TYPE_ROOM,
@@ -33,6 +35,7 @@ from .conftest import LIGHT_ENTITY, LUX_ENTITY, ROOM_NAME, ROOM_SUBENTRY_ID
 
 KITCHEN_LUX = "sensor.kitchen_lux"
 KITCHEN_LIGHT = "light.kitchen_ceiling"
+KITCHEN_PLUG = "switch.kitchen_plug"
 
 
 @pytest.fixture
@@ -52,6 +55,10 @@ def kitchen(hass: HomeAssistant, entity_registry: er.EntityRegistry) -> None:
         "light", "hue", "kitchen-ceiling", suggested_object_id="kitchen_ceiling"
     )
     hass.states.async_set(KITCHEN_LIGHT, "off")
+    entity_registry.async_get_or_create(
+        "switch", "plugs", "kitchen-plug", suggested_object_id="kitchen_plug"
+    )
+    hass.states.async_set(KITCHEN_PLUG, "off")
     hass.states.async_set(
         "sensor.kitchen_temperature",
         "21.5",
@@ -71,7 +78,36 @@ async def test_user_flow(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == hass.config.location_name
-    assert result["data"] == {CONF_ARCHIVE_DAYS: 200, CONF_N_LEVELS: 5}
+    assert result["data"] == {
+        CONF_ARCHIVE_DAYS: 200,
+        CONF_N_LEVELS: 5,
+        CONF_PRESENCE: None,
+    }
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_user_flow_with_presence(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry
+) -> None:
+    """A presence entity is checked, refused when wrong, stored by registry id."""
+    entity_registry.async_get_or_create(
+        "person", "person", "anna", suggested_object_id="anna"
+    )
+    hass.states.async_set("person.anna", "home")
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    settings = {CONF_ARCHIVE_DAYS: 200, CONF_N_LEVELS: 4}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], settings | {CONF_PRESENCE: "person.nobody"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_PRESENCE: "presence_not_found"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], settings | {CONF_PRESENCE: "person.anna"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_PRESENCE] == entity_registry.async_get("person.anna").id
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -100,7 +136,11 @@ async def test_reconfigure_home(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.data == {CONF_ARCHIVE_DAYS: 120, CONF_N_LEVELS: 3}
+    assert entry.data == {
+        CONF_ARCHIVE_DAYS: 120,
+        CONF_N_LEVELS: 3,
+        CONF_PRESENCE: None,
+    }
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.settings.archive_days == 120
     assert entry.runtime_data.settings.n_levels == 3
@@ -120,6 +160,12 @@ async def test_reconfigure_home(
         ({CONF_LIGHTS: []}, {CONF_LIGHTS: "no_lights"}),
         ({CONF_LIGHTS: ["light.nowhere"]}, {CONF_LIGHTS: "light_not_found"}),
         ({CONF_ON_LEVEL: 2, CONF_ON_LUX: 40.0}, {"base": "threshold_conflict"}),
+        ({CONF_LUX_SENSOR: None}, {CONF_LUX_SENSOR: "sensor_required"}),
+        ({CONF_LIGHTS: [LIGHT_ENTITY]}, {CONF_LIGHTS: "duplicate_light"}),
+        (
+            {CONF_LEARN_FROM: "lights", CONF_ON_LEVEL: 2},
+            {"base": "threshold_needs_lux"},
+        ),
     ],
 )
 @pytest.mark.usefixtures("kitchen")
@@ -136,6 +182,7 @@ async def test_add_room_errors_recover(
         CONF_ROOM_NAME: "Kitchen",
         CONF_LUX_SENSOR: KITCHEN_LUX,
         CONF_LIGHTS: [KITCHEN_LIGHT],
+        CONF_LEARN_FROM: "lux",
     }
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_TYPE_ROOM), context={"source": SOURCE_USER}
@@ -143,8 +190,10 @@ async def test_add_room_errors_recover(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
 
+    # None leaves a field out.
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], good | user_input
+        result["flow_id"],
+        {key: value for key, value in (good | user_input).items() if value is not None},
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
@@ -163,10 +212,48 @@ async def test_add_room_errors_recover(
     assert subentry.data == {
         CONF_LUX_SENSOR: entity_registry.async_get(KITCHEN_LUX).id,
         CONF_LIGHTS: [entity_registry.async_get(KITCHEN_LIGHT).id],
+        CONF_LEARN_FROM: "lux",
         CONF_ON_LUX: 40.0,
     }
     # The entry reloaded with the new room.
     assert subentry.subentry_id in entry.runtime_data.rooms
+
+
+@pytest.mark.usefixtures("kitchen")
+async def test_add_room_without_a_lux_sensor(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A room of a light and a smart plug learns from their history alone."""
+    entry = init_integration
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_TYPE_ROOM), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_ROOM_NAME: "Kitchen",
+            CONF_LIGHTS: [KITCHEN_LIGHT, KITCHEN_PLUG],
+            CONF_LEARN_FROM: "lights",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    subentry = next(
+        s for s in entry.subentries.values() if s.subentry_id != ROOM_SUBENTRY_ID
+    )
+    assert subentry.data == {
+        CONF_LUX_SENSOR: None,
+        CONF_LIGHTS: [
+            entity_registry.async_get(KITCHEN_LIGHT).id,
+            entity_registry.async_get(KITCHEN_PLUG).id,
+        ],
+        CONF_LEARN_FROM: "lights",
+    }
+    room = entry.runtime_data.rooms[subentry.subentry_id].config
+    assert room.lux_entity_id(hass) is None
+    assert room.light_entity_ids(hass) == [KITCHEN_LIGHT, KITCHEN_PLUG]
 
 
 @pytest.mark.usefixtures("kitchen")
@@ -200,11 +287,13 @@ async def test_reconfigure_room(
     assert defaults[CONF_LUX_SENSOR] == LUX_ENTITY
     assert defaults[CONF_LIGHTS] == [LIGHT_ENTITY]
     assert defaults[CONF_ROOM_NAME] == ROOM_NAME
+    assert defaults[CONF_LEARN_FROM] == "lux"
 
     changed = {
         CONF_ROOM_NAME: "Kitchen",
         CONF_LUX_SENSOR: LUX_ENTITY,
-        CONF_LIGHTS: [LIGHT_ENTITY, KITCHEN_LIGHT],
+        CONF_LIGHTS: [LIGHT_ENTITY, KITCHEN_PLUG],
+        CONF_LEARN_FROM: "both",
         CONF_ON_LEVEL: 2,
     }
     result = await hass.config_entries.subentries.async_configure(
@@ -226,7 +315,8 @@ async def test_reconfigure_room(
     assert len(subentry.data[CONF_LIGHTS]) == 2
     room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID].config
     assert room.name == "Lounge"
-    assert room.light_entity_ids(hass) == [LIGHT_ENTITY, KITCHEN_LIGHT]
+    assert room.learn_from == "both"
+    assert room.light_entity_ids(hass) == [LIGHT_ENTITY, KITCHEN_PLUG]
 
 
 async def test_renamed_sensor_is_followed(
@@ -252,6 +342,7 @@ def _subentry(
             {
                 CONF_LUX_SENSOR: registry.async_get(sensor).id,
                 CONF_LIGHTS: [registry.async_get(light).id],
+                CONF_LEARN_FROM: "lux",
             }
         ),
         subentry_type=SUBENTRY_TYPE_ROOM,

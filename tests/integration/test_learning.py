@@ -162,7 +162,7 @@ async def test_restart_keeps_archive_and_model(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
     with patch.object(
-        learning_module, "train_room", side_effect=AssertionError("retrained")
+        learning_module, "train_sources", side_effect=AssertionError("retrained")
     ) as train:
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
@@ -329,7 +329,7 @@ async def test_failed_training_keeps_the_learned_model(
     before = room.model.to_dict()
     with (
         patch.object(
-            learning_module, "train_room", side_effect=FloatingPointError("boom")
+            learning_module, "train_sources", side_effect=FloatingPointError("boom")
         ),
         pytest.raises(Exception, match="Training room Living room failed: boom"),
     ):
@@ -388,7 +388,7 @@ async def test_training_never_runs_on_the_event_loop(
     loop_thread = threading.get_ident()
     training_threads: list[int] = []
     reading_threads: list[str] = []
-    real_train = learning_module.train_room
+    real_train = learning_module.train_sources
     real_read = learning_module.read_minute_series
 
     def spy_train(*args: Any, **kwargs: Any) -> Any:
@@ -409,7 +409,7 @@ async def test_training_never_runs_on_the_event_loop(
             lags.append(time.monotonic() - started - 0.005)
 
     with (
-        patch.object(learning_module, "train_room", spy_train),
+        patch.object(learning_module, "train_sources", spy_train),
         patch.object(learning_module, "read_minute_series", spy_read),
     ):
         probe_task = asyncio.create_task(probe())
@@ -528,7 +528,7 @@ async def test_nightly_and_hourly_runs(
     old = room.model
 
     calls: list[str] = []
-    real_train = learning_module.train_room
+    real_train = learning_module.train_sources
 
     def spy(name: str, *args: Any, **kwargs: Any) -> Any:
         calls.append(name)
@@ -536,7 +536,7 @@ async def test_nightly_and_hourly_runs(
 
     now = dt_util.now()
     night = (now + timedelta(days=1)).replace(hour=3, minute=17, second=0)
-    with patch.object(learning_module, "train_room", spy):
+    with patch.object(learning_module, "train_sources", spy):
         async_fire_time_changed(hass, night)
         await hass.async_block_till_done(wait_background_tasks=True)
     assert calls == ["Living room"]
@@ -556,7 +556,7 @@ async def test_nightly_and_hourly_runs(
     calls.clear()
     hass.states.async_set(LUX_ENTITY, "77.0", LUX_ATTRIBUTES)
     await async_wait_recording_done(hass)
-    with patch.object(learning_module, "train_room", spy):
+    with patch.object(learning_module, "train_sources", spy):
         async_fire_time_changed(hass, night + timedelta(hours=1, minutes=1))
         await hass.async_block_till_done(wait_background_tasks=True)
         async_fire_time_changed(hass, night + timedelta(days=1))
@@ -585,14 +585,14 @@ async def test_failure_without_a_model_is_an_error(
     now = dt_util.utcnow().timestamp()
     rows = [(now - 3600 * h, f"{h}.0", LUX_ATTRIBUTES) for h in range(120, 0, -1)]
     await async_write_history(hass, LUX_ENTITY, rows)
-    real_train = learning_module.train_room
+    real_train = learning_module.train_sources
 
     def fail_for_the_room(name: str, *args: Any, **kwargs: Any) -> Any:
         if name == "Living room":
             raise ValueError("bad data")
         return real_train(name, *args, **kwargs)
 
-    with patch.object(learning_module, "train_room", fail_for_the_room):
+    with patch.object(learning_module, "train_sources", fail_for_the_room):
         await async_setup_integration(hass, mock_config_entry)
     room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
     assert room.status is ModelStatus.ERROR

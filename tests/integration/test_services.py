@@ -53,13 +53,13 @@ async def test_train_one_room(
     await async_setup_integration(hass, mock_config_entry)
     device = room_device(device_registry, mock_config_entry.entry_id, ROOM_SUBENTRY_ID)
     calls: list[str] = []
-    real_train = learning_module.train_room
+    real_train = learning_module.train_sources
 
     def spy(room: str, *args: Any, **kwargs: Any) -> Any:
         calls.append(room)
         return real_train(room, *args, **kwargs)
 
-    with patch.object(learning_module, "train_room", spy):
+    with patch.object(learning_module, "train_sources", spy):
         await hass.services.async_call(
             DOMAIN, SERVICE_TRAIN, {"room": [device.id]}, blocking=True
         )
@@ -136,7 +136,7 @@ async def test_import_model(
 
     # A restart keeps the imported model and does not train over it.
     with patch.object(
-        learning_module, "train_room", side_effect=AssertionError("trained")
+        learning_module, "train_sources", side_effect=AssertionError("trained")
     ) as train:
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
@@ -168,14 +168,14 @@ async def test_import_during_training_is_kept(
         {"Living room": trained_model_data},
     )
     started, release = threading.Event(), threading.Event()
-    real_train = learning_module.train_room
+    real_train = learning_module.train_sources
 
     def slow_train(*args: Any, **kwargs: Any) -> Any:
         started.set()
         assert release.wait(30)
         return real_train(*args, **kwargs)
 
-    with patch.object(learning_module, "train_room", slow_train):
+    with patch.object(learning_module, "train_sources", slow_train):
         training = hass.async_create_task(
             hass.services.async_call(
                 DOMAIN, SERVICE_TRAIN, {"room": [device.id]}, blocking=True

@@ -25,10 +25,13 @@ from datetime import date, timedelta
 import numpy as np
 
 from .series import MinuteSeries
-from .zones import Location, local_dates, local_midnight
+from .zones import Location, local_clock, local_midnight
 
-#: A day counts as watched by a room with at least this many known minutes.
+#: A day counts as watched by a room with at least this many known minutes
+#: from noon on.
 MIN_WATCHED_MINUTES = 120
+#: Local wall-clock minute from which a day's minutes count as watched.
+WATCHED_FROM_MINUTE = 12 * 60
 #: The shortest run of dark days taken for time away.
 MIN_AWAY_DAYS = 2
 #: A run of dark days is time away when a home at home would show it with
@@ -50,11 +53,16 @@ def absent_days(
         if len(series) == 0:
             continue
         known = np.isfinite(series.lux)
-        index, dates = local_dates(series.minutes, location)
-        n_known = np.bincount(index[known], minlength=len(dates))
+        index, dates, wall = local_clock(series.minutes, location)
+        counted = known & (wall >= WATCHED_FROM_MINUTE)
+        n_known = np.bincount(index[counted], minlength=len(dates))
         n_on = np.bincount(index[known & (series.lux > 0.5)], minlength=len(dates))
         for i, day in enumerate(dates):
-            watched[day] = max(watched.get(day, 0), int(n_known[i]))
+            whole = local_midnight(day + timedelta(days=1), location) <= (
+                series.end_minute
+            )
+            if whole:
+                watched[day] = max(watched.get(day, 0), int(n_known[i]))
             if n_on[i] > 0:
                 lit.add(day)
     seen = sorted(day for day, n in watched.items() if n >= MIN_WATCHED_MINUTES)
