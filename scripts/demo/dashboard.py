@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .home import ROOMS, DemoRoom
+from .home import LUX_ROOMS, ROOMS, DemoRoom
 
 HOME_PREFIX = "demo_home"
 REPLAY_SWITCH = f"switch.{HOME_PREFIX}_vacation_replay"
@@ -23,12 +23,13 @@ def room_calendar(room: DemoRoom) -> str:
 
 def room_card(room: DemoRoom) -> dict[str, Any]:
     """Return a room's card: its lamp, its lux and what replay plans."""
+    lux = [{"entity": room.lux_entity, "name": "Lux"}] if room.has_lux else []
     return {
         "type": "entities",
         "title": room.name,
         "entities": [
             {"entity": room.light_entity, "name": "Lamp"},
-            {"entity": room.lux_entity, "name": "Lux"},
+            *lux,
             {"entity": f"sensor.{room.key}_next_change", "name": "Next change"},
             {"entity": f"sensor.{room.key}_model_status", "name": "Model"},
             {"entity": f"switch.{room.key}_include_in_replay", "name": "In replay"},
@@ -68,7 +69,7 @@ def dashboard() -> dict[str, Any]:
                         "type": "history-graph",
                         "title": "Lux, last 24 hours",
                         "hours_to_show": 24,
-                        "entities": [room.lux_entity for room in ROOMS],
+                        "entities": [room.lux_entity for room in LUX_ROOMS],
                     },
                 ],
             }

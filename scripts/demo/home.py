@@ -2,7 +2,9 @@
 
 Three rooms follow the engine's household simulator (``DEFAULT_ROOMS``):
 their lux sensors have weeks of simulated history in the recorder, and
-each has a dimmable lamp to replay. The lamps are template lights backed by
+each has a dimmable lamp to replay. A fourth, the study, has no lux sensor:
+it learns from its smart lamp's own recorded history (on, off and
+brightness), as most homes would. The lamps are template lights backed by
 an ``input_boolean`` (on/off) and an ``input_number`` (brightness); the lux
 sensors are template sensors that show daylight from the sun's elevation
 plus the lamp's light while it is on, so they react when replay switches.
@@ -19,7 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from custom_components.lighting_replay.engine.simulate import DEFAULT_ROOMS, RoomHabits
+from custom_components.lighting_replay.engine.simulate import (
+    DEFAULT_ROOMS,
+    LampHabit,
+    RoomHabits,
+)
 from custom_components.lighting_replay.engine.zones import Location, day_zones
 
 #: The local time it should ideally be at the demo home when it is made.
@@ -354,11 +360,18 @@ class DemoRoom:
     key: str
     name: str
     habits: RoomHabits
+    # A room without a lux sensor learns from its lamp's own history.
+    has_lux: bool = True
 
     @property
     def lux_entity(self) -> str:
         """Return the entity_id of the room's lux sensor."""
         return f"sensor.{self.key}_lux"
+
+    @property
+    def learn_from(self) -> str:
+        """Return what the room learns from (the room form's choice)."""
+        return "lux" if self.has_lux else "lights"
 
     @property
     def light_entity(self) -> str:
@@ -371,12 +384,32 @@ class DemoRoom:
         return max(habit.lux for habit in self.habits.habits)
 
 
-ROOMS: tuple[DemoRoom, ...] = tuple(
-    DemoRoom(
-        key=habits.name, name=habits.name.replace("_", " ").capitalize(), habits=habits
-    )
-    for habits in DEFAULT_ROOMS
+#: The study: a dimmed desk lamp in the afternoon and the evening, one smart
+#: lamp and no lux sensor (its daylight hours are learned too).
+STUDY = RoomHabits(
+    name="study",
+    daylight_lux=300.0,
+    habits=(
+        LampHabit("clock", 15 * 60, 45, 120, 0.6, 0.3, 150.0, 60.0, "desk_lamp", 0.5),
+        LampHabit(
+            "clock", 20 * 60 + 30, 40, 90, 0.7, 0.5, 150.0, 30.0, "desk_lamp", 0.9
+        ),
+    ),
 )
+
+ROOMS: tuple[DemoRoom, ...] = (
+    *(
+        DemoRoom(
+            key=habits.name,
+            name=habits.name.replace("_", " ").capitalize(),
+            habits=habits,
+        )
+        for habits in DEFAULT_ROOMS
+    ),
+    DemoRoom(key=STUDY.name, name="Study", habits=STUDY, has_lux=False),
+)
+#: The rooms that have a lux sensor.
+LUX_ROOMS: tuple[DemoRoom, ...] = tuple(room for room in ROOMS if room.has_lux)
 
 
 def lux_attributes(room: DemoRoom) -> dict[str, str]:
@@ -503,7 +536,7 @@ def configuration_yaml(city: City, country: str | None) -> str:
             f"            target: {{entity_id: {power}}}",
         ]
     lines.append("  - sensor:")
-    for room in ROOMS:
+    for room in LUX_ROOMS:
         lines += [
             f"      - name: {room.name} lux",
             f"        unique_id: demo_{room.key}_lux",

@@ -80,13 +80,26 @@ def _lux_rows(
 
 
 def _lamp_rows(
-    start_minute: int, lamp_on: npt.NDArray[np.bool_], end_s: float
-) -> list[tuple[float, str]]:
-    """Return the lamp's recorded states: one row per switch."""
-    times_s = (start_minute + np.arange(lamp_on.size, dtype=np.float64)) * 60.0
+    start_minute: int,
+    brightness: npt.NDArray[np.float64],
+    end_s: float,
+    attributes: Mapping[str, object],
+) -> list[tuple[float, str, Mapping[str, object]]]:
+    """Return the lamp's recorded states: one row per switch or dimming.
+
+    ``brightness`` is the lamp's per minute (0 off, up to 1); an "on" row
+    carries it as the light's ``brightness`` attribute (0-255).
+    """
+    times_s = (start_minute + np.arange(brightness.size, dtype=np.float64)) * 60.0
     keep = times_s < end_s
-    texts = ["on" if on else "off" for on in lamp_on[keep]]
-    return list(changed_states(times_s[keep], texts))
+    levels = np.rint(np.clip(brightness[keep], 0.0, 1.0) * 255).astype(int)
+    texts = [f"on:{level}" if level > 0 else "off" for level in levels.tolist()]
+    rows: list[tuple[float, str, Mapping[str, object]]] = []
+    for time_s, text in changed_states(times_s[keep], texts):
+        state, _, level = text.partition(":")
+        extra = {"brightness": int(level), "color_mode": "brightness"} if level else {}
+        rows.append((time_s, state, {**attributes, **extra}))
+    return rows
 
 
 def insert_states(
@@ -153,18 +166,13 @@ def write_states(
 def _add_entity(
     session: Session,
     entity_id: str,
-    attributes: Mapping[str, object],
-    rows: list[tuple[float, str]],
+    rows: Iterable[tuple[float, str, Mapping[str, object]]],
 ) -> None:
-    """Insert one entity's states (all with the same attributes)."""
+    """Insert one entity's states."""
     meta = StatesMeta(entity_id=entity_id)
     session.add(meta)
     session.flush()
-    insert_states(
-        session,
-        meta.metadata_id,
-        ((time_s, state, attributes) for time_s, state in rows),
-    )
+    insert_states(session, meta.metadata_id, rows)
 
 
 def write_history(
@@ -218,16 +226,23 @@ def write_history(
             )
             for room in rooms:
                 sim = simulated[room.habits.name]
-                lux_rows = _lux_rows(sim.timestamps_s, sim.lux, end_s)
-                lamp_rows = _lamp_rows(sim.start_minute, sim.lamp_on, end_s)
-                _add_entity(
-                    session, room.lux_entity, dict(lux_attributes(room)), lux_rows
+                # The room's lights are one demo lamp, as bright as the
+                # brightest of them.
+                brightness = np.max(np.stack(list(sim.lights.values())), axis=0)
+                lamp_rows = _lamp_rows(
+                    sim.start_minute, brightness, end_s, light_attributes(room)
                 )
-                _add_entity(
-                    session, room.light_entity, light_attributes(room), lamp_rows
-                )
-                counts[room.lux_entity] = len(lux_rows)
+                _add_entity(session, room.light_entity, lamp_rows)
                 counts[room.light_entity] = len(lamp_rows)
+                if room.has_lux:
+                    attributes = dict(lux_attributes(room))
+                    lux_rows = _lux_rows(sim.timestamps_s, sim.lux, end_s)
+                    _add_entity(
+                        session,
+                        room.lux_entity,
+                        ((t, state, attributes) for t, state in lux_rows),
+                    )
+                    counts[room.lux_entity] = len(lux_rows)
             session.commit()
     finally:
         engine.dispose()

@@ -28,6 +28,7 @@ from homeassistant.util.ulid import ulid_now
 
 from custom_components.lighting_replay.const import (
     CONF_ARCHIVE_DAYS,
+    CONF_LEARN_FROM,
     CONF_LIGHTS,
     CONF_LUX_SENSOR,
     CONF_N_LEVELS,
@@ -76,8 +77,9 @@ def room_subentry(room: DemoRoom) -> dict[str, Any]:
     """
     return {
         "data": {
-            CONF_LUX_SENSOR: room.lux_entity,
+            CONF_LUX_SENSOR: room.lux_entity if room.has_lux else None,
             CONF_LIGHTS: [room.light_entity],
+            CONF_LEARN_FROM: room.learn_from,
         },
         "subentry_id": ulid_now(),
         "subentry_type": SUBENTRY_TYPE_ROOM,
@@ -109,7 +111,7 @@ def config_entry(title: str, rooms: tuple[DemoRoom, ...] = ROOMS) -> dict[str, A
         "subentries": [room_subentry(room) for room in rooms],
         "title": title,
         "unique_id": None,
-        "version": 1,
+        "version": 2,
     }
 
 

@@ -34,7 +34,7 @@ import pytest
 from scripts.demo.api import HomeAssistantClient, wait_for
 from scripts.demo.cli import PASSWORD, USERNAME
 from scripts.demo.dashboard import HOME_CALENDAR, REPLAY_SWITCH, room_calendar
-from scripts.demo.home import ROOMS, DemoRoom
+from scripts.demo.home import LUX_ROOMS, ROOMS, DemoRoom
 
 # A cold start (frontend install, package builds) on a busy 2-core machine.
 READY_TIMEOUT_S = 1200
@@ -114,13 +114,19 @@ def test_demo_replays_the_calendar_and_stops_cleanly(demo: DemoProcess) -> None:
     assert client.get("/api/config")["state"] == "RUNNING"
     states = client.states()
 
-    # The integration is set up with three learned rooms.
+    # The integration is set up with four learned rooms, one of them (the
+    # study) learned from its lamp's own history, without a lux sensor.
     assert states[REPLAY_SWITCH]["state"] == "off"
     for room in ROOMS:
         status = states[f"sensor.{room.key}_model_status"]
         assert status["state"] == "trained", status
         assert status["attributes"]["source"] == "learned", status
+        assert status["attributes"]["learned_from"] == room.learn_from, status
         assert status["attributes"]["days_of_data"] >= 20, status
+        assert states[room.light_entity]["state"] == "off"
+    assert [room.key for room in ROOMS if not room.has_lux] == ["study"]
+    assert "sensor.study_lux" not in states
+    for room in LUX_ROOMS:
         lux = states[room.lux_entity]
         assert lux["attributes"]["unit_of_measurement"] == "lx"
         assert lux["attributes"]["device_class"] == "illuminance"
@@ -143,7 +149,12 @@ def test_demo_replays_the_calendar_and_stops_cleanly(demo: DemoProcess) -> None:
     assert len(history) == 1
     assert len(history[0]) > 21 * 500
 
-    # The calendars show a predicted week.
+    # The calendars show a predicted week, the study's too.
+    study = next(room for room in ROOMS if not room.has_lux)
+    study_events = client.calendar_events(
+        room_calendar(study), now, now + timedelta(days=7)
+    )
+    assert study_events, "the study's calendar plans nothing for a week"
     week_events = client.calendar_events(
         HOME_CALENDAR, now + timedelta(hours=1), now + timedelta(days=7)
     )
@@ -152,7 +163,7 @@ def test_demo_replays_the_calendar_and_stops_cleanly(demo: DemoProcess) -> None:
 
     # Replay on: from now on every lamp follows its room's calendar.
     dark_lux = {
-        room.key: float(client.state(room.lux_entity)["state"]) for room in ROOMS
+        room.key: float(client.state(room.lux_entity)["state"]) for room in LUX_ROOMS
     }
     client.call("switch", "turn_on", entity_id=REPLAY_SWITCH)
     assert client.state(REPLAY_SWITCH)["state"] == "on"
@@ -175,6 +186,8 @@ def test_demo_replays_the_calendar_and_stops_cleanly(demo: DemoProcess) -> None:
     for key in lit:
         lamp: dict[str, Any] = client.state(f"light.{key}_lamp")
         assert lamp["state"] == "on"
+        if key not in dark_lux:
+            continue
         # The room's simulated sensor sees its lamp.
         wait_for(
             lambda key=key: (
