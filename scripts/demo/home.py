@@ -390,9 +390,29 @@ STUDY = RoomHabits(
     name="study",
     daylight_lux=300.0,
     habits=(
-        LampHabit("clock", 15 * 60, 45, 120, 0.6, 0.3, 150.0, 60.0, "desk_lamp", 0.5),
         LampHabit(
-            "clock", 20 * 60 + 30, 40, 90, 0.7, 0.5, 150.0, 30.0, "desk_lamp", 0.9
+            "clock",
+            15 * 60,
+            45,
+            120,
+            0.6,
+            0.3,
+            150.0,
+            60.0,
+            light="desk_lamp",
+            brightness=0.5,
+        ),
+        LampHabit(
+            "clock",
+            20 * 60 + 30,
+            40,
+            90,
+            0.7,
+            0.5,
+            150.0,
+            30.0,
+            light="desk_lamp",
+            brightness=0.9,
         ),
     ),
 )
