@@ -310,3 +310,84 @@ def write_model_file(
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     home.save(path)
+
+
+# Rooms that learn from their lights ------------------------------------------
+
+
+def light_rows(
+    start_minute: int,
+    brightness: np.ndarray,
+    end_s: float,
+    *,
+    with_brightness: bool = True,
+) -> list[tuple[float, str, dict[str, Any]]]:
+    """Return a light's recorded states from its brightness per minute (0..1).
+
+    One row per change of state or brightness, as Home Assistant records a
+    light; without `with_brightness` the brightness attribute is never
+    recorded (an on/off light, or a switch).
+    """
+    rows: list[tuple[float, str, dict[str, Any]]] = []
+    previous: tuple[str, int | None] | None = None
+    for index, value in enumerate(brightness.tolist()):
+        time_s = (start_minute + index) * 60.0
+        if time_s >= end_s:
+            break
+        on = value > 0.0
+        level = round(value * 255) if on and with_brightness else None
+        if (("on" if on else "off"), level) == previous:
+            continue
+        previous = ("on" if on else "off", level)
+        attributes: dict[str, Any] = {}
+        if level is not None:
+            attributes["brightness"] = level
+        rows.append((time_s, previous[0], attributes))
+    return rows
+
+
+async def async_write_light_history(
+    hass: HomeAssistant,
+    entity_id: str,
+    start_minute: int,
+    brightness: np.ndarray,
+    end_s: float,
+    *,
+    with_brightness: bool = True,
+) -> int:
+    """Record a light's simulated states under its current one; the row count.
+
+    The light gets a current state first (off) where it has none, so the
+    recorder knows the entity.
+    """
+    if hass.states.get(entity_id) is None:
+        hass.states.async_set(entity_id, "off", {})
+    rows = light_rows(start_minute, brightness, end_s, with_brightness=with_brightness)
+    await async_write_history(hass, entity_id, rows)
+    return len(rows)
+
+
+def home_entry(
+    rooms: dict[str, tuple[str, dict[str, Any]]],
+    *,
+    version: int = 2,
+    home_data: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """Return a home entry with rooms: subentry id -> (title, room data)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        version=version,
+        data={CONF_ARCHIVE_DAYS: 400, CONF_N_LEVELS: 4, **(home_data or {})},
+        subentries_data=[
+            ConfigSubentryData(
+                data=data,
+                subentry_id=subentry_id,
+                subentry_type=SUBENTRY_TYPE_ROOM,
+                title=title,
+                unique_id=None,
+            )
+            for subentry_id, (title, data) in rooms.items()
+        ],
+        entry_id="01JHOMEENTRY00000000000000",
+    )
