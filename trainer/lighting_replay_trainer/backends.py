@@ -18,7 +18,13 @@ import numpy.typing as npt
 from lighting_replay_engine.hmm import CategoricalHMM
 from lighting_replay_engine.model import RoomModel
 from lighting_replay_engine.sequences import Sequences
-from lighting_replay_engine.training import TrainingOptions, train_room
+from lighting_replay_engine.sources import RoomSources
+from lighting_replay_engine.training import (
+    TrainingOptions,
+    ZoneFitter,
+    lux_sources,
+    train_sources,
+)
 from lighting_replay_engine.zones import Location, Zone
 
 BACKENDS: Final = ("engine", "hmmlearn")
@@ -36,27 +42,39 @@ def train(
     options: TrainingOptions,
     backend: str = "engine",
 ) -> RoomModel:
-    """Train one room with the chosen backend.
+    """Train one room from its lux readings alone (see `train_sources_with`)."""
+    return train_sources_with(
+        room, lux_sources(timestamps_s, lux, options), location, options, backend
+    )
 
-    Both backends go through the engine's `train_room` (series, levels,
+
+def train_sources_with(
+    room: str,
+    sources: RoomSources,
+    location: Location,
+    options: TrainingOptions,
+    backend: str = "engine",
+) -> RoomModel:
+    """Train one room from its sources (lux, lights or both) with a backend.
+
+    Both backends go through the engine's `train_sources` (series, levels,
     zones, sequences, statistics); hmmlearn only replaces the zone fitter.
     Raises the engine's `NotEnoughData` when the room has too little data.
     """
-    if backend == "engine":
-        model = train_room(room, timestamps_s, lux, location, options)
-    elif backend == "hmmlearn":
-        model = train_room(
-            room, timestamps_s, lux, location, options, fit_zone=_fit_zone_hmmlearn
-        )
-    else:
+    fitters: dict[str, ZoneFitter | None] = {
+        "engine": None,
+        "hmmlearn": _fit_zone_hmmlearn,
+    }
+    if backend not in fitters:
         raise ValueError(f"unknown backend {backend!r} (choose from {BACKENDS})")
+    model = train_sources(room, sources, location, options, fit_zone=fitters[backend])
     return replace(model, settings={**model.settings, "backend": backend})
 
 
 def _fit_zone_hmmlearn(
     zone: Zone, sequences: Sequences, options: TrainingOptions
 ) -> CategoricalHMM:
-    """Fit a zone for the engine's `train_room`, with hmmlearn."""
+    """Fit a zone for the engine's `train_sources`, with hmmlearn."""
     return fit_hmmlearn(
         sequences,
         n_states=options.n_states,

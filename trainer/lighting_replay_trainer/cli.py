@@ -25,17 +25,26 @@ import numpy as np
 from lighting_replay_engine.levels import LEVELS_FROM
 from lighting_replay_engine.model import HomeModel, ModelError
 from lighting_replay_engine.schedule import ScheduleOptions
+from lighting_replay_engine.sources import RoomSources
 from lighting_replay_engine.training import (
     DAYLIGHT_RULES,
     NotEnoughData,
     TrainingOptions,
+    lux_sources,
 )
 from lighting_replay_engine.zones import Location
 
 from . import __version__
-from .backends import BACKENDS, train
+from .backends import BACKENDS, train_sources_with
 from .progress import progress
-from .sources import Readings, RowProblem, SourceError, read_csv, read_recorder
+from .sources import (
+    LightStates,
+    Readings,
+    RowProblem,
+    SourceError,
+    read_csv,
+    read_recorder,
+)
 
 PROG = "lighting-replay"
 MAX_PROBLEMS_SHOWN = 20
@@ -287,10 +296,16 @@ def _report_problems(problems: Sequence[RowProblem]) -> None:
         _note(f"skipped {len(problems) - MAX_PROBLEMS_SHOWN} more rows")
 
 
-def _read_csv_source(args: argparse.Namespace) -> Readings:
+def _read_csv_source(args: argparse.Namespace, *, lights: bool = False) -> Readings:
+    """Read the CSV input; without `lights` the commands use lux rooms only."""
     readings = read_csv(args.csv, rooms=_pairs(args.room, "--room"))
     _report_problems(readings.problems)
-    if not readings.rooms:
+    if not lights and readings.lights:
+        _note(
+            f"{args.command} uses lux readings only; the light rows of"
+            f" {', '.join(readings.lights)} are left out"
+        )
+    if not (readings.rooms or (lights and readings.lights)):
         raise CliError("no usable readings in the CSV input")
     return readings
 
@@ -382,6 +397,14 @@ def _limit_days(
     if until is not None:
         high = datetime.combine(until + timedelta(days=1), time(0), tz).timestamp()
     kept = Readings(problems=readings.problems)
+    for room, lights in readings.lights.items():
+        kept_lights = {
+            key: part
+            for key, states in lights.items()
+            if (part := states.between(low, high)) is not None
+        }
+        if kept_lights:
+            kept.lights[room] = kept_lights
     for room, room_readings in readings.rooms.items():
         inside = (room_readings.timestamps_s >= low) & (
             room_readings.timestamps_s < high
@@ -395,6 +418,27 @@ def _limit_days(
     return kept
 
 
+def _room_sources(
+    room: str,
+    readings: Readings,
+    options: TrainingOptions,
+) -> RoomSources:
+    """Return what a room learns from: its lux readings and its lights."""
+    lights: dict[str, LightStates] = readings.lights.get(room, {})
+    lux = None
+    if room in readings.rooms:
+        room_readings = readings.rooms[room]
+        try:
+            lux = lux_sources(
+                room_readings.timestamps_s, room_readings.lux, options
+            ).lux
+        except NotEnoughData:
+            if not lights:
+                raise
+            _note(f"room {room}: no valid lux reading, learning from its lights")
+    return RoomSources(lux, {key: states.series() for key, states in lights.items()})
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model of every room and save it."""
     if args.recorder_db and not args.entity:
@@ -405,35 +449,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     output = _check_output_file(args.output)
     options, per_room_on = _training_options(args)
     if args.csv:
-        readings = _read_csv_source(args)
+        readings = _read_csv_source(args, lights=True)
     else:
         readings = read_recorder(
             args.recorder_db, args.entity, rooms=_pairs(args.room, "--room")
         )
         _report_problems(readings.problems)
     readings = _limit_days(readings, location, args.since, args.until)
-    if not readings.rooms:
+    names = readings.room_names
+    if not names:
         raise CliError("no readings in the chosen days")
-    unknown = sorted(set(per_room_on) - set(readings.rooms))
+    unknown = sorted(set(per_room_on) - set(names))
     if unknown:
         raise CliError(
             f"--on-level for unknown rooms: {', '.join(unknown)}"
-            f" (rooms: {', '.join(readings.rooms)})"
+            f" (rooms: {', '.join(names)})"
         )
     rooms: dict[str, Any] = {}
-    for room in progress(list(readings.rooms), "training", "room"):
-        room_readings = readings.rooms[room]
+    for room in progress(names, "training", "room"):
         room_options = options
         if room in per_room_on:
             room_options = replace(options, on_level=per_room_on[room])
         try:
-            rooms[room] = train(
-                room,
-                room_readings.timestamps_s,
-                room_readings.lux,
-                location,
-                room_options,
-                args.backend,
+            sources = _room_sources(room, readings, room_options)
+            rooms[room] = train_sources_with(
+                room, sources, location, room_options, args.backend
             )
         except NotEnoughData as err:
             _note(f"room {room} skipped: {err}")
@@ -447,11 +487,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     except OSError as err:
         raise CliError(f"{output}: cannot write ({err.strerror})") from err
     for room, room_model in rooms.items():
-        centres = ", ".join(f"{c:.1f}" for c in room_model.levels.centres)
+        kind = room_model.settings.get("sources", "lux")
+        unit = "lx" if kind == "lux" else "brightness"
+        learned = "lux" if kind == "lux" else ", ".join(room_model.lights)
+        if kind == "both":
+            learned = f"lux and {learned}"
+        digits = 1 if kind == "lux" else 2
+        centres = ", ".join(f"{c:.{digits}f}" for c in room_model.levels.centres)
         zones = sum(1 for z in room_model.zones.values() if z is not None)
         _out(
-            f"{room}: {room_model.days_of_data:.1f} days, levels [{centres}] lx,"
-            f" on from level {room_model.levels.on_level}, {zones} zones learned"
+            f"{room}: {room_model.days_of_data:.1f} days of {learned}, levels"
+            f" [{centres}] {unit}, on from level {room_model.levels.on_level},"
+            f" {zones} zones learned"
         )
     _out(f"model of {len(rooms)} rooms written to {output}")
     return 0
@@ -766,8 +813,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--entity",
         action="append",
-        metavar="SENSOR",
-        help="lux sensor entity id to read from the recorder (repeatable)",
+        metavar="ENTITY",
+        help="entity to read from the recorder (repeatable): a lux sensor, or a"
+        " light or switch whose on/off and brightness history the room learns"
+        " from; --room puts several in one room",
     )
     _add_rooms(p)
     _add_location(p, required=True)
