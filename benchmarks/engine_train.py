@@ -26,8 +26,25 @@ times more changes that minute sees than each minute within 10 of it
 (``after_dark`` models) and the true lamps; with the recordings also for
 the three real rooms (all 10 days learned, 10 draws) and their real days.
 
-Run: ``python benchmarks/engine_train.py [--quick] [--held-out]``. The last
-line is ``RESULT key=value ...``.
+Sources (``--sources``): every simulated room (4 seasons x 2 households)
+trained from its lux only, its lights' own states only, and both, scored
+over the whole day against the true lamps, beside the fixed timer; in three
+cases: every lamp a smart light with a complete history (``complete``),
+the lights' history with gaps (each light "unavailable" for a few hours now
+and then and for two whole days: ``gaps``), and one lamp of each room with
+two not smart (the sensor sees it, the lights do not: ``not_smart``).
+Scenes: per zone, the total variation distance between the share of lit
+minutes with each set of lights on, generated (scene model) against the
+truth, and the same for switching every light at once (``all_on``).
+
+Trip (``--trip``): households (4 seasons x 3 seeds, 8 weeks) once at home
+and once away for 5 days; the absent days found (``absence.absent_days``,
+all rooms learned from lights, lux or both) against the trip days, and the
+days found absent that were not away.
+
+Run: ``python benchmarks/engine_train.py [--quick] [--held-out]``, or with
+``--sources`` and/or ``--trip`` for those measurements alone. The last line
+is ``RESULT key=value ...``.
 """
 
 from __future__ import annotations
@@ -42,6 +59,7 @@ import time
 import numpy as np
 import numpy.typing as npt
 
+from lighting_replay_engine.absence import absent_days
 from lighting_replay_engine.model import RoomModel
 from lighting_replay_engine.realism import (
     COMPONENTS,
@@ -52,16 +70,27 @@ from lighting_replay_engine.realism import (
     on_off_series,
     real_days,
 )
+from lighting_replay_engine.schedule import sample_day
 from lighting_replay_engine.series import MinuteSeries, smooth, to_minute_series
-from lighting_replay_engine.simulate import simulate_rooms
-from lighting_replay_engine.training import TrainingOptions, train_room
+from lighting_replay_engine.simulate import SimulatedRoom, simulate_rooms
+from lighting_replay_engine.sources import RoomSources
+from lighting_replay_engine.training import (
+    TrainingOptions,
+    lux_sources,
+    prepare_sources,
+    train_room,
+    train_sources,
+)
 from lighting_replay_engine.zones import (
     DARK_ELEVATION_DEG,
     Location,
+    Zone,
     day_zones,
+    epoch_minute,
     local_clock,
     local_midnight,
     solar_elevation,
+    zones_of_minutes,
 )
 
 BERLIN = Location(52.52, 13.40, "Europe/Berlin")
@@ -279,6 +308,205 @@ def _print_held_out(title: str, results: dict[str, dict[str, float]]) -> None:
         print(f"  {method:18s} {parts}")
 
 
+#: The cases of the lights' history (see the module's docstring).
+SOURCE_CASES = ("complete", "gaps", "not_smart")
+SOURCE_KINDS = ("lux", "lights", "both")
+
+
+def _light_gaps(
+    values: npt.NDArray[np.float64], rng: np.random.Generator
+) -> npt.NDArray[np.float64]:
+    """Return a light's history with gaps: hours and two days "unavailable"."""
+    out = values.copy()
+    n = out.size
+    for _ in range(int(rng.poisson(0.15 * n / 1440))):
+        first = int(rng.integers(0, n))
+        out[first : first + int(rng.integers(120, 720))] = np.nan
+    for _ in range(2):
+        first = int(rng.integers(0, max(1, n - 1440)))
+        out[first : first + 1440] = np.nan
+    return out
+
+
+def _case_sources(
+    room: SimulatedRoom, case: str, kind: str, rng: np.random.Generator
+) -> RoomSources:
+    """Return a room's sources of one kind in one case of its lights' history."""
+    lux = lux_sources(room.timestamps_s, room.lux).lux
+    keys = sorted(room.lights)
+    if case == "not_smart" and len(keys) > 1:
+        keys = keys[:1]  # the other lamp is plain: only the sensor sees it
+    lights = {}
+    for key in keys:
+        values = room.lights[key]
+        if case == "gaps":
+            values = _light_gaps(values, rng)
+        lights[key] = MinuteSeries(room.start_minute, values)
+    if kind == "lux":
+        return RoomSources(lux=lux)
+    if kind == "lights":
+        return RoomSources(lights=lights)
+    return RoomSources(lux=lux, lights=lights)
+
+
+def _patterns(
+    minutes: npt.NDArray[np.int64], lit: npt.NDArray[np.int64]
+) -> dict[int, npt.NDArray[np.float64]]:
+    """Return per zone the minutes of each set of lights on (bit patterns)."""
+    zones = zones_of_minutes(minutes, BERLIN)
+    out = {}
+    for zone in Zone:
+        here = lit[(zones == int(zone)) & (lit > 0)]
+        out[int(zone)] = np.bincount(here, minlength=64).astype(np.float64)
+    return out
+
+
+def _total_variation(
+    truth: dict[int, npt.NDArray[np.float64]],
+    other: dict[int, npt.NDArray[np.float64]],
+) -> list[float]:
+    """Return the distance per zone the truth has at least an hour lit in."""
+    out = []
+    for zone, counts in truth.items():
+        if counts.sum() < 60 or other[zone].sum() == 0:
+            continue
+        p, q = counts / counts.sum(), other[zone] / other[zone].sum()
+        out.append(0.5 * float(np.abs(p - q).sum()))
+    return out
+
+
+def scene_distances(
+    room: SimulatedRoom, model: RoomModel, days: list[date], seed: int
+) -> tuple[list[float], list[float]]:
+    """Return per zone the scene model's and the all-on baseline's distance."""
+    keys = model.lights
+    bits = 1 << np.arange(len(keys))
+    true_lit = (np.vstack([room.lights[k] for k in keys]).T > 0).astype(np.int64) @ bits
+    true_minutes = room.start_minute + np.arange(true_lit.size)
+    truth = _patterns(true_minutes, true_lit)
+    rng = np.random.default_rng(seed)
+    minutes, lit = [], []
+    for day in days:
+        for iv in sample_day(model, day, BERLIN, rng=rng).intervals:
+            first, end = epoch_minute(iv.start), epoch_minute(iv.end)
+            scene = np.asarray(iv.scene if iv.scene is not None else [100] * len(keys))
+            minutes.append(np.arange(first, end))
+            lit.append(np.full(end - first, int((scene > 0).astype(np.int64) @ bits)))
+    gen_minutes = np.concatenate(minutes) if minutes else np.zeros(0, np.int64)
+    gen_lit = np.concatenate(lit) if lit else np.zeros(0, np.int64)
+    all_on = np.full(gen_lit.size, int(bits.sum()))
+    return (
+        _total_variation(truth, _patterns(gen_minutes, gen_lit)),
+        _total_variation(truth, _patterns(gen_minutes, all_on)),
+    )
+
+
+def sources_benchmark(
+    seasons: tuple[date, ...], seeds: tuple[int, ...], days_n: int
+) -> dict[str, float]:
+    """Score rooms learned from lux, lights and both; and the scenes."""
+    options = TrainingOptions(n_restarts=1, n_iter=40)
+    scores: dict[str, list[float]] = {
+        f"{case}_{kind}": [] for case in SOURCE_CASES for kind in SOURCE_KINDS
+    }
+    per_room: dict[str, list[float]] = {}
+    scores["timer"] = []
+    scene_tv: list[float] = []
+    scene_tv_all_on: list[float] = []
+    for season in seasons:
+        for seed in seeds:
+            house = simulate_rooms(BERLIN, season, days_n, seed=seed)
+            for index, (name, room) in enumerate(house.items()):
+                lamps = MinuteSeries(room.start_minute, room.lamp_on.astype(float))
+                truth = real_days(lamps, BERLIN)
+                days = sorted(truth)
+                scores["timer"].append(
+                    compare(truth, baseline_fixed_timer(days, BERLIN))["score"]
+                )
+                for case in SOURCE_CASES:
+                    for kind in SOURCE_KINDS:
+                        if case != "complete" and kind == "lux":
+                            scores[f"{case}_{kind}"].append(
+                                scores[f"complete_{kind}"][-1]
+                            )
+                            continue
+                        rng = np.random.default_rng([seed, index, 99])
+                        sources = _case_sources(room, case, kind, rng)
+                        model = train_sources(name, sources, BERLIN, options)
+                        generated = generate_days(
+                            model, days, BERLIN, rng=np.random.default_rng(seed)
+                        )
+                        score = compare(truth, generated)["score"]
+                        scores[f"{case}_{kind}"].append(score)
+                        per_room.setdefault(f"{case}_{kind}_{name}", []).append(score)
+                        if case == "complete" and kind == "lights":
+                            if len(model.lights) > 1:
+                                tv, tv_all = scene_distances(room, model, days, seed)
+                                scene_tv.extend(tv)
+                                scene_tv_all_on.extend(tv_all)
+            print(f"sources: season {season} seed {seed} done", flush=True)
+    print("realism over the whole day against the true lamps (lower is better)")
+    for case in SOURCE_CASES:
+        parts = " ".join(
+            f"{kind}={np.mean(scores[f'{case}_{kind}']):.3f}" for kind in SOURCE_KINDS
+        )
+        print(f"  {case:10s} {parts}")
+    print(f"  fixed timer {np.mean(scores['timer']):.3f}")
+    print("per room (mean over seasons and households)")
+    for key, values in per_room.items():
+        print(f"  {key:28s} {np.mean(values):.3f}")
+    print(
+        "scenes: total variation of the lit lights' mix per zone"
+        f" (rooms with 2 lights, {len(scene_tv)} zones):"
+        f" scene model {np.mean(scene_tv):.3f}, all lights at once"
+        f" {np.mean(scene_tv_all_on):.3f}"
+    )
+    result = {key: float(np.mean(values)) for key, values in scores.items()}
+    result["scene_tv"] = float(np.mean(scene_tv))
+    result["scene_tv_all_on"] = float(np.mean(scene_tv_all_on))
+    return result
+
+
+def _room_on_off(room: SimulatedRoom, kind: str) -> MinuteSeries:
+    """Return a room's on/off per minute (1/0/NaN) as it learns it."""
+    options = TrainingOptions(n_restarts=1, n_iter=40)
+    sources = _case_sources(room, "complete", kind, np.random.default_rng(0))
+    prepared = prepare_sources(sources, BERLIN, options)
+    values = prepared.on_off.astype(np.float64)
+    values[values < 0] = np.nan
+    return MinuteSeries(prepared.series.start_minute, values)
+
+
+def trip_benchmark(
+    seasons: tuple[date, ...], seeds: tuple[int, ...]
+) -> dict[str, tuple[int, int, int]]:
+    """Return per kind: (trip days found, trip days, normal days found absent)."""
+    out: dict[str, list[int]] = {kind: [0, 0, 0] for kind in SOURCE_KINDS}
+    normal_days = 0
+    for season in seasons:
+        for seed in seeds:
+            trip = tuple(season + timedelta(days=24 + i) for i in range(5))
+            for away in ((), trip):
+                house = simulate_rooms(BERLIN, season, 56, seed=seed, away=away)
+                normal_days += 56 - len(away)
+                for kind in SOURCE_KINDS:
+                    rooms = [_room_on_off(room, kind) for room in house.values()]
+                    found = {
+                        datetime.fromtimestamp(first * 60 + 43200, BERLIN.tzinfo).date()
+                        for first, _ in absent_days(rooms, BERLIN)
+                    }
+                    out[kind][0] += len(found & set(away))
+                    out[kind][1] += len(away)
+                    out[kind][2] += len(found - set(away))
+    print(f"trip: 5 days away, {normal_days} days at home")
+    for kind, (found, total, false) in out.items():
+        print(
+            f"  from {kind:6s} trip days found {found}/{total},"
+            f" normal days found absent {false}"
+        )
+    return {kind: (v[0], v[1], v[2]) for kind, v in out.items()}
+
+
 def main() -> None:
     """Run the measurements and print them."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -287,10 +515,34 @@ def main() -> None:
     parser.add_argument(
         "--held-out", action="store_true", help="score days not learned from"
     )
+    parser.add_argument(
+        "--sources", action="store_true", help="lux, lights or both; and scenes"
+    )
+    parser.add_argument("--trip", action="store_true", help="absent days found")
     args = parser.parse_args()
     seasons = SEASONS[2:3] if args.quick else SEASONS
     seeds = (7,) if args.quick else (7, 8)
     options = TrainingOptions(n_restarts=1, n_iter=40)
+    if args.sources or args.trip:
+        parts: list[str] = []
+        if args.sources:
+            r = sources_benchmark(seasons, seeds, args.days)
+            parts += [f"{k}={r[f'complete_{k}']:.3f}" for k in SOURCE_KINDS]
+            parts.append(f"timer={r['timer']:.3f}")
+            parts += [
+                f"{case}_{k}={r[f'{case}_{k}']:.3f}"
+                for case in SOURCE_CASES[1:]
+                for k in ("lights", "both")
+            ]
+            parts.append(f"scene_tv={r['scene_tv']:.3f}")
+            parts.append(f"scene_tv_all_on={r['scene_tv_all_on']:.3f}")
+        if args.trip:
+            t = trip_benchmark(seasons, (1, 2, 3) if not args.quick else (1,))
+            for kind, (found, total, false) in t.items():
+                parts.append(f"trip_found_{kind}={found}/{total}")
+                parts.append(f"false_absent_{kind}={false}")
+        print("RESULT " + " ".join(parts))
+        return
 
     start = time.perf_counter()
     simulate_rooms(BERLIN, date(2024, 1, 1), 90, seed=0)
