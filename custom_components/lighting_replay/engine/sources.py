@@ -15,10 +15,14 @@ How the sources are combined, per minute (``combine_on_off``):
 - lux only: the lux rule of ``training`` (after dark only, by default);
 - both: the lights decide wherever their state is known, and after dark a
   lit room that the lights call dark counts as on too (a lamp the lights do
-  not cover, such as a plain floor lamp the sensor sees); where the lights'
-  state is unknown (a light unavailable, a gap in the recorder) the lux rule
-  fills in. ``benchmarks/engine_train.py --sources`` measures the rule
-  against each source alone on the simulator.
+  not cover, such as a plain floor lamp the sensor sees), but only where the
+  lights have been off for longer than the sensor's smoothing (``settle``
+  minutes: the smoothed lux trails a lamp switched off) and the sensor reads
+  at least ``MIN_EXTRA_LUX`` (a room whose lux levels were fitted to noise,
+  with no lamp ever on after dark in summer, would light every night);
+  where the lights' state is unknown (a light unavailable, a gap in the
+  recorder) the lux rule fills in. ``benchmarks/engine_train.py --sources``
+  measures the rule against each source alone on the simulator.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ type Int8Array = npt.NDArray[np.int8]
 
 #: The kinds of rooms by what they learn from.
 SOURCE_KINDS = ("lights", "lux", "both")
+#: Lux below this never adds "on" to what the lights say (sensor noise).
+MIN_EXTRA_LUX = 5.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,12 +155,17 @@ def lights_on_grid(sources: RoomSources, start: int, n: int) -> LightsOnGrid:
 
 
 def combine_on_off(
-    lights: LightsOnGrid | None, lux_on_off: Int8Array | None
+    lights: LightsOnGrid | None,
+    lux_on_off: Int8Array | None,
+    lux: FloatArray | None = None,
+    *,
+    settle: int = 0,
 ) -> Int8Array:
     """Return the room's on/off per minute (1/0/-1) from its sources.
 
     See the module's docstring for the rule; ``lux_on_off`` is the lux
-    rule's result (already -1 in daylight when only the dark is learned).
+    rule's result (already -1 in daylight when only the dark is learned),
+    ``lux`` the (smoothed) lux it was found from.
     """
     if lights is None:
         if lux_on_off is None:
@@ -162,7 +173,13 @@ def combine_on_off(
         return lux_on_off
     state = np.where(lights.known, lights.on.astype(np.int8), -1).astype(np.int8)
     if lux_on_off is not None:
-        state[lux_on_off == 1] = 1
+        index = np.arange(state.size)
+        last_on = np.maximum.accumulate(np.where(lights.on, index, -(settle + 1)))
+        settled = index - last_on > settle
+        extra = (lux_on_off == 1) & (settled | ~lights.known)
+        if lux is not None:
+            extra &= np.nan_to_num(lux, nan=0.0) >= MIN_EXTRA_LUX
+        state[extra] = 1
         fill = ~lights.known & (lux_on_off == 0)
         state[fill] = 0
     return state

@@ -267,7 +267,7 @@ def prepare_sources(
         if lux_levels is not None:
             lux_on_off = lamp_on_off(lux_levels, lux_grid, elevation, opts.daylight)
     lights = None if kind == "lux" else lights_on_grid(masked, start, n)
-    on_off = combine_on_off(lights, lux_on_off)
+    on_off = combine_on_off(lights, lux_on_off, lux_grid, settle=opts.window)
 
     if lights is None:
         if lux_levels is None or lux_grid is None:
