@@ -155,14 +155,14 @@ find_python313() {
     debian_python 3.13 trixie
 }
 
-# Python 3.10-3.13 for the firmware tools (the MicroPython wheels stop at 3.13).
+# Python 3.12-3.13 for the firmware tools (esphome needs 3.12, the MicroPython
+# wheels stop at 3.13).
 find_python_tools() {
     local py
     local -a cands
     mapfile -t cands < <(python_candidates 3.13)
-    py="$(pick_python 3.10 3.14 "${cands[@]}" \
-        "$(command -v python3.12)" "$(command -v python3.11)" \
-        "$(command -v python3.10)" "$(command -v python3)")" && {
+    py="$(pick_python 3.12 3.14 "${cands[@]}" \
+        "$(command -v python3.12)" "$(command -v python3)")" && {
         printf '%s\n' "$py"
         return 0
     }
