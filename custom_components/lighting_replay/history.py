@@ -42,7 +42,7 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant, State, split_entity_id
 import numpy as np
 import numpy.typing as npt
 
@@ -93,7 +93,8 @@ def presence_value_of(state: State, report: HistoryReport) -> float:
         return math.nan
     if value in (STATE_HOME, STATE_ON):
         return 1.0
-    if state.domain == "zone":
+    # The recorder's states (`LazyState`) have no `domain`: take the entity_id's.
+    if split_entity_id(state.entity_id)[0] == "zone":
         try:
             return 1.0 if int(value) > 0 else 0.0
         except ValueError:
