@@ -49,9 +49,19 @@ class ArchiveError(Exception):
     """The archive file cannot be read: corrupted or of an unknown version."""
 
 
+def _stored_values(series: MinuteSeries) -> np.ndarray:
+    """Return a series' values as the file keeps them (capped half floats)."""
+    return np.minimum(series.lux, MAX_STORED_LUX).astype("<f2")
+
+
+def as_stored(series: MinuteSeries) -> MinuteSeries:
+    """Return a series as it reads back from its file (`load` after `save`)."""
+    return MinuteSeries(series.start_minute, _stored_values(series).astype(np.float64))
+
+
 def encode(series: MinuteSeries) -> bytes:
     """Return the file contents for a minute series."""
-    values = np.minimum(series.lux, MAX_STORED_LUX).astype("<f2")
+    values = _stored_values(series)
     raw = values.tobytes()
     shuffled = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 2).T.tobytes()
     header = _HEADER.pack(

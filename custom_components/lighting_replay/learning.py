@@ -171,12 +171,14 @@ def merge_and_save(
 ) -> tuple[MinuteSeries | None, int | None]:
     """Add new readings to an archive and write it (blocking).
 
-    Return the archive and the file's size (None: nothing new, not written).
+    Return the archive as its file holds it (so training sees the same
+    values now as after a restart) and the file's size (None: nothing new,
+    not written).
     """
     merged = archive.merge(series, new, keep_days=keep_days)
     if new is None or merged is None:
         return series, None
-    return merged, archive.save(path, merged)
+    return archive.as_stored(merged), archive.save(path, merged)
 
 
 def days_in(series: MinuteSeries | None) -> float:
