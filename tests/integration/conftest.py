@@ -326,7 +326,7 @@ def light_rows(
 
     One row per change of state or brightness, as Home Assistant records a
     light; without `with_brightness` the brightness attribute is never
-    recorded (an on/off light, or a switch).
+    recorded (an on/off light, or a switch). NaN minutes are `unavailable`.
     """
     rows: list[tuple[float, str, dict[str, Any]]] = []
     previous: tuple[str, int | None] | None = None
@@ -336,9 +336,10 @@ def light_rows(
             break
         on = value > 0.0
         level = round(value * 255) if on and with_brightness else None
-        if (("on" if on else "off"), level) == previous:
+        text = "unavailable" if math.isnan(value) else ("on" if on else "off")
+        if (text, level) == previous:
             continue
-        previous = ("on" if on else "off", level)
+        previous = (text, level)
         attributes: dict[str, Any] = {}
         if level is not None:
             attributes["brightness"] = level

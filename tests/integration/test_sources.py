@@ -38,7 +38,7 @@ from custom_components.lighting_replay.engine.simulate import (
     simulate_rooms,
 )
 from custom_components.lighting_replay.engine.zones import Location
-from custom_components.lighting_replay.replay import room_changes
+from custom_components.lighting_replay.replay import room_changes, week
 
 from .conftest import (
     LUX_ENTITY,
@@ -118,10 +118,12 @@ async def async_calendar_events(
 
 async def test_light_only_room_trains_at_setup(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     entity_registry: er.EntityRegistry,
     location: Location,
 ) -> None:
     """Two lights, one without brightness, no lux sensor: trained on day one."""
+    freezer.move_to(START)
     ceiling = register(entity_registry, CEILING)
     floor = register(entity_registry, FLOOR_LAMP)
     end_s = dt_util.utcnow().timestamp() - 120
@@ -180,8 +182,8 @@ async def test_light_only_room_trains_at_setup(
     assert {event["start"] for event in events} == {
         iv.start.isoformat() for iv in planned
     }
-    # Evenings on most days of the week ahead.
-    assert len({iv.start.date() for iv in planned}) >= 4
+    # The whole week is planned (today and the six days after it).
+    assert [s.day for s in replay.schedules(ROOM_SUBENTRY_ID)] == week(now.date())
 
 
 @pytest.mark.parametrize("days", [2])
