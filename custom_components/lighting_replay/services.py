@@ -2,6 +2,12 @@
 
 Learning: train rooms, import a model for a room. Replay: start (with an
 optional end), stop, regenerate the schedules.
+
+Who may call them: `train` and `import_model` are admin actions (as core's
+actions that read files or start heavy work): training runs for minutes on
+the machine's cores, and importing reads a file of the configuration
+folder. `start`, `stop` and `regenerate` are user actions: they do what the
+replay switch (a user entity) and its calendars already let a user do.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
@@ -197,11 +204,11 @@ async def _async_regenerate(call: ServiceCall) -> None:
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions."""
-    hass.services.async_register(
-        DOMAIN, SERVICE_TRAIN, _async_train, schema=TRAIN_SCHEMA
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_TRAIN, _async_train, schema=TRAIN_SCHEMA
     )
-    hass.services.async_register(
-        DOMAIN, SERVICE_IMPORT_MODEL, _async_import_model, schema=IMPORT_MODEL_SCHEMA
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_IMPORT_MODEL, _async_import_model, IMPORT_MODEL_SCHEMA
     )
     hass.services.async_register(
         DOMAIN, SERVICE_START, _async_start, schema=START_SCHEMA

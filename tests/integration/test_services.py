@@ -7,16 +7,19 @@ import threading
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.lighting_replay import learning as learning_module
 from custom_components.lighting_replay.const import (
     DOMAIN,
     SERVICE_IMPORT_MODEL,
+    SERVICE_REGENERATE,
+    SERVICE_START,
+    SERVICE_STOP,
     SERVICE_TRAIN,
     ModelSource,
     ModelStatus,
@@ -250,3 +253,75 @@ async def test_import_model_errors(
     assert err.value.translation_key == translation_key
     assert err.value.translation_domain == DOMAIN
     assert room.source is ModelSource.FALLBACK
+
+
+@pytest.mark.parametrize(
+    ("service", "data"),
+    [(SERVICE_TRAIN, {}), (SERVICE_IMPORT_MODEL, "import")],
+)
+async def test_admin_actions_refuse_users(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    room_device_id: str,
+    location: Location,
+    trained_model_data: dict[str, Any],
+    private_config_dir: Path,
+    hass_admin_user: MockUser,
+    hass_read_only_user: MockUser,
+    service: str,
+    data: dict[str, Any] | str,
+) -> None:
+    """Train and import_model are admin actions: a user is refused."""
+    await hass.async_add_executor_job(
+        write_model_file,
+        private_config_dir / "models" / "home.json",
+        location,
+        {"Living room": trained_model_data},
+    )
+    if data == "import":
+        data = {"room": room_device_id, "path": "models/home.json"}
+    room = init_integration.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    with (
+        patch.object(
+            learning_module, "train_sources", side_effect=AssertionError("trained")
+        ) as train,
+        pytest.raises(Unauthorized),
+    ):
+        await hass.services.async_call(
+            DOMAIN,
+            service,
+            data,
+            blocking=True,
+            context=Context(user_id=hass_read_only_user.id),
+        )
+    train.assert_not_called()
+    assert room.source is ModelSource.FALLBACK
+    # An admin may.
+    await hass.services.async_call(
+        DOMAIN,
+        service,
+        data,
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    if service == SERVICE_IMPORT_MODEL:
+        assert room.source is ModelSource.IMPORTED
+
+
+@pytest.mark.parametrize("service", [SERVICE_START, SERVICE_STOP, SERVICE_REGENERATE])
+async def test_replay_actions_are_user_actions(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_read_only_user: MockUser,
+    service: str,
+) -> None:
+    """Start, stop and regenerate do what the replay switch lets a user do."""
+    await hass.services.async_call(
+        DOMAIN,
+        service,
+        {},
+        blocking=True,
+        context=Context(user_id=hass_read_only_user.id),
+    )
+    replay = init_integration.runtime_data.replay
+    assert replay.active is (service == SERVICE_START)
