@@ -29,6 +29,8 @@ _DISCONNECT = const(0xE0)
 
 _ETIMEDOUT = const(110)
 _ECONNRESET = const(104)
+# Failed connects in a row after which the broker's address is looked up anew.
+_RELOOKUP_AFTER = const(10)
 
 
 def _size(data):
@@ -68,6 +70,12 @@ class MQTTClient:
         self.callback = None
         self.will = will
         self.pid = 0
+        # The broker's address, looked up once: a blocking DNS lookup on
+        # every reconnect could outlast the watchdog during an outage. It is
+        # looked up again only after RELOOKUP_AFTER failed connects in a row
+        # (the broker may have moved).
+        self.addr = None
+        self.failed_connects = 0
         self.acked = 0
         self.last_tx = 0
         self.ping_sent = 0
@@ -109,11 +117,18 @@ class MQTTClient:
     def connect(self, clean_session=True):
         """Open the socket and send CONNECT; return the session-present flag."""
         self.close()
-        addr = socket.getaddrinfo(self.server, self.port)[0][-1]
+        if self.addr is None or self.failed_connects >= _RELOOKUP_AFTER:
+            self.addr = socket.getaddrinfo(self.server, self.port)[0][-1]
+            self.failed_connects = 0
         self.sock = socket.socket()
         try:
             self.sock.settimeout(self.timeout)
-            self.sock.connect(addr)
+            try:
+                self.sock.connect(self.addr)
+            except OSError:
+                self.failed_connects += 1
+                raise
+            self.failed_connects = 0
             flags = 0x02 if clean_session else 0
             remaining = 12 + _size(self.client_id)
             will = self.will

@@ -93,7 +93,7 @@ class Node:
                 self.wdt = machine.WDT()  # ESP8266: fixed timeout, no arguments
 
     def read_sensor(self):
-        """One reading: lux, or an OSError when the sensor is absent or fails."""
+        """One reading in lux; raises OSError when the sensor is absent or fails."""
         s = self.settings
         try:
             if self.sensor is None:
@@ -121,7 +121,7 @@ class Node:
         except (OSError, ValueError) as err:
             # Open it again next time: the chip may have been replugged.
             self.sensor = None
-            return OSError("sensor %s: %r" % (s["sensor"], err))
+            raise OSError("sensor %s: %r" % (s["sensor"], err))
 
     def connect(self):
         """WiFi, MQTT, subscription, then the announcements; raises OSError."""
@@ -249,13 +249,15 @@ class Node:
         failure = None
         start = time.ticks_ms()
         for i in range(self.samples):
-            value = self.read_sensor()
-            if isinstance(value, OSError):
-                failure = value
-            elif valid(value, self.settings["max_lux"]):
-                flt.add(value)
+            try:
+                value = self.read_sensor()
+            except OSError as err:
+                failure = err
             else:
-                self.invalid += 1
+                if valid(value, self.settings["max_lux"]):
+                    flt.add(value)
+                else:
+                    self.invalid += 1
             self.service(time.ticks_add(start, (i + 1) * spacing_ms))
         error = None
         if not flt.count:
