@@ -121,7 +121,7 @@ class Node:
         except (OSError, ValueError) as err:
             # Open it again next time: the chip may have been replugged.
             self.sensor = None
-            raise OSError("sensor %s: %r" % (s["sensor"], err))
+            raise OSError("sensor %s: %r" % (s["sensor"], err)) from err
 
     def connect(self):
         """WiFi, MQTT, subscription, then the announcements; raises OSError."""
