@@ -184,3 +184,22 @@ def test_brand_icon_is_a_square_png(name: str, size: int) -> None:
     assert data[12:16] == b"IHDR"
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (size, size)
+
+
+def test_licence_is_the_one_pyproject_names() -> None:
+    """HACS wants an OSI licence in the repository: MIT, as pyproject says."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["license"] == "MIT"
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License")
+    assert "Permission is hereby granted, free of charge" in text
+
+
+def test_workflows_run_hacs_hassfest_and_the_test_command() -> None:
+    """The repository's workflows: HACS and hassfest validation, `.ci/run`."""
+    workflows = ROOT / ".github" / "workflows"
+    texts = "\n".join(p.read_text(encoding="utf-8") for p in workflows.glob("*.yml"))
+    assert "uses: hacs/action@" in texts
+    assert "category: integration" in texts
+    assert "uses: home-assistant/actions/hassfest@" in texts
+    assert "bash .ci/run" in texts
