@@ -90,6 +90,7 @@ from .engine.training import (
 from .engine.zones import Location
 from .history import StateKind, read_minute_series
 from .repairs import async_clear_not_enough_data, async_report_not_enough_data
+from .storage import read_model_file
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -896,11 +897,12 @@ class Learning:
     ) -> RoomModel:
         """Use a room of a model file (trainer format) for a room.
 
-        Raises `ModelError` for a bad file and `KeyError` (with the names in
+        Raises `ModelError` for a bad file (`NotAModel` for one that is
+        missing, too large or not a model at all) and `KeyError` (with the names in
         the file) when the room cannot be chosen.
         """
         room = self.rooms[subentry_id]
-        home = await self.hass.async_add_executor_job(HomeModel.load, path)
+        home = await self.hass.async_add_executor_job(read_model_file, path)
         model = pick_room(home, room_name, room.config.name)
         self._imports[subentry_id] += 1
         await self._async_save_model(subentry_id, model, ModelSource.IMPORTED)

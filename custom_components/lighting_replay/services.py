@@ -39,7 +39,8 @@ from .const import (
     SERVICE_TRAIN,
 )
 from .data import LightingReplayConfigEntry
-from .engine.model import ModelError
+from .engine.model import ModelError, NotAModel
+from .storage import MAX_MODEL_BYTES
 
 if TYPE_CHECKING:
     from .replay import Replay
@@ -130,16 +131,21 @@ async def _async_import_model(call: ServiceCall) -> None:
             translation_key="path_not_allowed",
             translation_placeholders={"path": raw_path},
         )
-    if not await hass.async_add_executor_job(path.is_file):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="file_not_found",
-            translation_placeholders={"path": raw_path},
-        )
     try:
         await entry.runtime_data.learning.async_import_model(
             subentry_id, path, call.data.get(ATTR_ROOM_NAME)
         )
+    except NotAModel as err:
+        # Missing, unreadable, too large or not a model: one message that
+        # repeats nothing of the file.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_a_model",
+            translation_placeholders={
+                "path": raw_path,
+                "max_mb": str(MAX_MODEL_BYTES // (1024 * 1024)),
+            },
+        ) from err
     except ModelError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

@@ -210,9 +210,15 @@ async def test_import_during_training_is_kept(
     [
         ("/etc/hostname", None, None, "path_not_allowed"),
         ("../outside.json", None, None, "path_not_allowed"),
-        ("models/missing.json", None, None, "file_not_found"),
-        ("models/broken.json", None, '{"format": "something else"}', "invalid_model"),
-        ("models/broken.json", None, "not json at all", "invalid_model"),
+        ("models/missing.json", None, None, "not_a_model"),
+        ("models/broken.json", None, '{"format": "something else"}', "not_a_model"),
+        ("models/broken.json", None, "not json at all", "not_a_model"),
+        (
+            "models/broken.json",
+            None,
+            '{"format": "lighting_replay.home_model"}',
+            "invalid_model",
+        ),
         ("models/home.json", "Garage", "rooms", "room_not_in_model"),
         ("models/home.json", None, "rooms", "room_not_in_model"),
     ],

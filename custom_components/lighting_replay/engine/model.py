@@ -7,6 +7,14 @@ writes this file and the integration imports it, so the format is plain
 JSON with a format name and a version; never pickle. Anything wrong in a
 file (not JSON, another format, a newer version, a missing or bad field)
 raises ``ModelError`` saying what and where.
+
+A model file may come from anywhere, so everything in it is checked at
+load: every number is finite and in its range, and the sizes are bounded
+(``MAX_ROOMS``, ``MAX_LEVELS``, ``MAX_STATES``, ``MAX_LIGHTS``,
+``MAX_SCENES``, ``MAX_SETTINGS_CHARS``, counts up to ``MAX_COUNT``), so a
+model that loads can be kept, shown and sampled. A file that is not a model
+at all (not JSON, not this format) raises ``NotAModel``, whose message
+repeats nothing of the file.
 """
 
 from __future__ import annotations
@@ -34,9 +42,30 @@ MODEL_VERSION = 2
 #: 2: rooms learned from their lights (``RoomModel.lights``, per-zone
 #:    ``scenes``); a version 1 file is a lux room without them.
 
+#: Limits of what a model may hold (far above what training makes).
+MAX_ROOMS = 64
+MAX_LEVELS = 16
+#: Hidden states of a zone's HMM; its symbols are always 0 (off) and 1 (on).
+MAX_STATES = 50
+N_SYMBOLS = 2
+MAX_LIGHTS = 64
+#: Scenes per zone (training keeps ``lights.MAX_SCENES`` per zone and level).
+MAX_SCENES = MAX_LEVELS * 16
+#: Characters of a room's ``settings`` as JSON, and of a name.
+MAX_SETTINGS_CHARS = 4096
+MAX_NAME_CHARS = 255
+#: Minutes, sequences and level counts: a century of minutes is 5.3e7.
+MAX_COUNT = 10**9
+#: Dates in a model lie in these years.
+MIN_YEAR, MAX_YEAR = 1970, 2200
+
 
 class ModelError(ValueError):
     """A model file that is corrupted, of another format or incompatible."""
+
+
+class NotAModel(ModelError):
+    """A file that is not a Lighting Replay model at all (nothing of it said)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,17 +114,31 @@ class ZoneModel:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ZoneModel:
         """Rebuild from ``to_dict`` data."""
-        counts = tuple(int(c) for c in data.get("on_level_counts", []))
-        if any(c < 0 for c in counts):
-            raise ValueError("on_level_counts must not be negative")
+        counts = tuple(_count(c) for c in _list(data.get("on_level_counts", [])))
+        if len(counts) > MAX_LEVELS:
+            raise ValueError(f"on_level_counts holds more than {MAX_LEVELS} levels")
+        hmm_data = data["hmm"]
+        if not isinstance(hmm_data, Mapping):
+            raise TypeError("hmm must be an object")
+        n_states = hmm_data.get("n_components")
+        if isinstance(n_states, int) and n_states > MAX_STATES:
+            raise ValueError(f"an HMM has at most {MAX_STATES} states")
+        if hmm_data.get("n_features") != N_SYMBOLS:
+            raise ValueError(f"an HMM emits {N_SYMBOLS} symbols (off, on)")
+        scenes = _list(data.get("scenes", []))
+        if len(scenes) > MAX_SCENES:
+            raise ValueError(f"a zone has at most {MAX_SCENES} scenes")
+        on_fraction = _number(data.get("on_fraction", 0.0))
+        if not 0.0 <= on_fraction <= 1.0:
+            raise ValueError("on_fraction must be between 0 and 1")
         return cls(
-            hmm=CategoricalHMM.from_dict(data["hmm"]),
+            hmm=CategoricalHMM.from_dict(hmm_data),
             n_sequences=_count(data["n_sequences"]),
             n_samples=_count(data["n_samples"]),
             log_likelihood=_number(data["log_likelihood"]),
             on_level_counts=counts,
-            on_fraction=_number(data.get("on_fraction", 0.0)),
-            scenes=tuple(Scene.from_dict(item) for item in data.get("scenes", [])),
+            on_fraction=on_fraction,
+            scenes=tuple(Scene.from_dict(_mapping(item)) for item in scenes),
         )
 
 
@@ -155,18 +198,29 @@ class RoomModel:
         zones: dict[Zone, ZoneModel | None] = {}
         for zone in Zone:
             item = zones_data.get(zone.name.lower())
-            zones[zone] = None if item is None else ZoneModel.from_dict(item)
+            zones[zone] = None if item is None else ZoneModel.from_dict(_mapping(item))
         settings = data.get("settings", {})
         if not isinstance(settings, dict):
             raise TypeError("settings must be an object")
-        lights = tuple(str(key) for key in data.get("lights", []))
+        if len(json.dumps(settings, allow_nan=False)) > MAX_SETTINGS_CHARS:
+            raise ValueError(f"settings hold more than {MAX_SETTINGS_CHARS} characters")
+        lights = tuple(_name(key) for key in _list(data.get("lights", [])))
+        if len(lights) > MAX_LIGHTS:
+            raise ValueError(f"a room has at most {MAX_LIGHTS} lights")
+        levels = _levels(data["levels"])
         for zone_model in zones.values():
-            for scene in () if zone_model is None else zone_model.scenes:
+            if zone_model is None:
+                continue
+            if len(zone_model.on_level_counts) > levels.n_levels:
+                raise ValueError("on_level_counts has more levels than the room")
+            for scene in zone_model.scenes:
                 if len(scene.brightness) != len(lights):
                     raise ValueError("a scene needs a brightness for every light")
+                if scene.level >= levels.n_levels or scene.minutes > MAX_COUNT:
+                    raise ValueError("a scene has a level of the room and a count")
         return cls(
-            room=str(data["room"]),
-            levels=Levels.from_dict(data["levels"]),
+            room=_name(data["room"]),
+            levels=levels,
             zones=zones,
             data_start=_moment(data["data_start"]),
             data_end=_moment(data["data_end"]),
@@ -201,39 +255,38 @@ class HomeModel:
     @classmethod
     def from_dict(cls, data: Any) -> HomeModel:
         """Rebuild from ``to_dict`` data; ``ModelError`` if it is not valid."""
-        if not isinstance(data, Mapping):
-            raise ModelError("a home model is a JSON object")
-        if data.get("format") != MODEL_FORMAT:
-            raise ModelError(
-                f"not a lighting replay model (format {data.get('format')!r}, "
-                f"expected {MODEL_FORMAT!r})"
-            )
+        if not isinstance(data, Mapping) or data.get("format") != MODEL_FORMAT:
+            raise NotAModel("not a lighting replay model")
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise ModelError(f"bad model version {version!r}")
+            raise ModelError("bad model version")
         if version > MODEL_VERSION:
             raise ModelError(
                 f"model version {version} is newer than this version can read "
                 f"({MODEL_VERSION}); update Lighting Replay"
             )
         try:
-            loc = data["location"]
+            loc = _mapping(data["location"])
             location = Location(
-                float(loc["latitude"]), float(loc["longitude"]), str(loc["time_zone"])
+                _number(loc["latitude"]),
+                _number(loc["longitude"]),
+                _name(loc["time_zone"]),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ModelError(f"bad location: {_describe(err)}") from err
         rooms_data = data.get("rooms")
         if not isinstance(rooms_data, Mapping):
             raise ModelError("'rooms' must be an object")
+        if len(rooms_data) > MAX_ROOMS:
+            raise ModelError(f"a model has at most {MAX_ROOMS} rooms")
         rooms: dict[str, RoomModel] = {}
-        for name, room_data in rooms_data.items():
+        for index, (name, room_data) in enumerate(rooms_data.items()):
             if not isinstance(room_data, Mapping):
-                raise ModelError(f"room {name!r}: a room is an object")
+                raise ModelError(f"room {index + 1}: a room is an object")
             try:
-                rooms[str(name)] = RoomModel.from_dict(room_data)
-            except (KeyError, TypeError, ValueError, IndexError) as err:
-                raise ModelError(f"room {name!r}: {_describe(err)}") from err
+                rooms[_name(name)] = RoomModel.from_dict(room_data)
+            except (KeyError, TypeError, ValueError, IndexError, OverflowError) as err:
+                raise ModelError(f"room {index + 1}: {_describe(err)}") from err
         return cls(location, rooms)
 
     @classmethod
@@ -241,8 +294,10 @@ class HomeModel:
         """Read a model from JSON text; ``ModelError`` if it is not valid."""
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ModelError(f"not valid JSON: {err}") from err
+        except (ValueError, RecursionError) as err:
+            # JSONDecodeError and UnicodeDecodeError are ValueErrors; their
+            # text quotes the file, so it is not passed on.
+            raise NotAModel("not valid JSON text") from err
         return cls.from_dict(data)
 
     def save(self, path: str | Path) -> None:
@@ -270,29 +325,73 @@ def _describe(err: BaseException) -> str:
 
 
 def _number(value: Any) -> float:
-    """Return a finite float or raise ``ValueError``."""
+    """Return a finite float or raise ``ValueError`` (a huge int too)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {value!r}")
-    number = float(value)
+        raise TypeError("expected a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
     if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {value!r}")
+        raise ValueError("expected a finite number")
     return number
 
 
 def _count(value: Any) -> int:
-    """Return a non-negative int or raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"expected a count, got {value!r}")
+    """Return an int in 0..``MAX_COUNT`` or raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("expected a count")
+    if value < 0:
+        raise ValueError("a count must not be negative")
+    if value > MAX_COUNT:
+        raise ValueError(f"a count is at most {MAX_COUNT}")
     return value
+
+
+def _list(value: Any) -> list[Any]:
+    """Return a JSON array or raise ``TypeError``."""
+    if not isinstance(value, list):
+        raise TypeError("expected an array")
+    return value
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """Return a JSON object or raise ``TypeError``."""
+    if not isinstance(value, Mapping):
+        raise TypeError("expected an object")
+    return value
+
+
+def _name(value: Any) -> str:
+    """Return a name (a string of at most ``MAX_NAME_CHARS``) or raise."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_NAME_CHARS:
+        raise ValueError(f"a name is text of 1 to {MAX_NAME_CHARS} characters")
+    return value
+
+
+def _levels(value: Any) -> Levels:
+    """Return a room's levels: at most ``MAX_LEVELS`` finite centres."""
+    data = _mapping(value)
+    centres = [_number(c) for c in _list(data["centres"])]
+    if len(centres) > MAX_LEVELS:
+        raise ValueError(f"a room has at most {MAX_LEVELS} levels")
+    on_level = data["on_level"]
+    if isinstance(on_level, bool) or not isinstance(on_level, int):
+        raise TypeError("on_level must be a whole number")
+    if not 1 <= on_level < max(len(centres), 2):
+        raise ValueError("on_level must be one of the room's levels above the lowest")
+    return Levels(np.asarray(centres, dtype=np.float64), on_level)
 
 
 def _moment(value: Any) -> datetime:
     """Return an aware datetime from ISO text or raise ``ValueError``."""
-    if not isinstance(value, str):
-        raise TypeError(f"expected an ISO date and time, got {value!r}")
+    if not isinstance(value, str) or len(value) > 64:
+        raise TypeError("expected an ISO date and time")
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
-        raise ValueError(f"{value!r} has no time zone")
+        raise ValueError("a date and time has no time zone")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValueError(f"dates lie in the years {MIN_YEAR} to {MAX_YEAR}")
     return moment
 
 
