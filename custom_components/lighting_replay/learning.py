@@ -76,6 +76,7 @@ from .const import (
 )
 from .data import HomeSettings, LightingReplayConfigEntry, RoomState
 from .engine.absence import absent_days
+from .engine.levels import Levels, on_level_for_lux
 from .engine.model import HomeModel, ModelError, RoomModel
 from .engine.series import MinuteSeries, to_minute_series
 from .engine.simulate import DEFAULT_ROOMS, simulate_household
@@ -227,8 +228,7 @@ def train_blocking(
     if on_lux is not None and sources.lux is not None:
         lux_only = RoomSources(lux=sources.lux, excluded=sources.excluded)
         levels = prepare_sources(lux_only, location, options).levels
-        level = int(np.searchsorted(levels.centres, on_lux, side="left"))
-        level = min(max(level, 1), levels.n_levels - 1)
+        level = on_level_for_lux(levels.centres, on_lux)
         if level != levels.on_level:
             options = replace(options, on_level=level)
     return train_sources(name, sources, location, options)
@@ -259,6 +259,27 @@ def away_ranges(presence: MinuteSeries | None) -> Ranges:
     starts = np.flatnonzero(edges == 1) + presence.start_minute
     ends = np.flatnonzero(edges == -1) + presence.start_minute
     return tuple((int(a), int(b)) for a, b in zip(starts, ends, strict=True))
+
+
+def with_room_threshold(
+    model: RoomModel, on_level: int | None, on_lux: float | None
+) -> RoomModel:
+    """Return the fallback model with a room's own "on" threshold, if it has one.
+
+    The room's "On level" (or lux threshold) is what its status shows and
+    what the levels of its replayed "on" intervals start from, on the
+    fallback as on a model of its own.
+    """
+    centres = model.levels.centres
+    if on_level is not None:
+        level = min(max(on_level, 1), centres.size - 1)
+    elif on_lux is not None:
+        level = on_level_for_lux(centres, on_lux)
+    else:
+        return model
+    if level == model.levels.on_level:
+        return model
+    return replace(model, levels=Levels(centres, level))
 
 
 def fallback_blocking(
@@ -854,7 +875,9 @@ class Learning:
         except Exception:
             _LOGGER.exception("The fallback model could not be made")
             return
-        room.model = fallback
+        room.model = with_room_threshold(
+            fallback, room.config.on_level, room.config.on_lux
+        )
         room.source = ModelSource.FALLBACK
         room.last_trained = None
 

@@ -602,3 +602,39 @@ async def test_failure_without_a_model_is_an_error(
     assert room.model is not None
     assert room.model.room == "fallback"
     assert hass.states.get("sensor.living_room_model_status").state == "error"
+
+
+async def test_on_level_shows_while_on_the_fallback(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The room's "On level" from Reconfigure is its status's, on the fallback too."""
+    entry = init_integration
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.source is ModelSource.FALLBACK
+    subentry = entry.subentries[ROOM_SUBENTRY_ID]
+    fallback_level = room.model.levels.on_level
+    on_level = 3 if fallback_level != 3 else 2
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "on_level": on_level}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.source is ModelSource.FALLBACK
+    assert room.model.levels.on_level == on_level
+    state = hass.states.get("sensor.living_room_model_status")
+    assert state is not None
+    assert state.attributes["on_level"] == on_level
+
+    # A lux threshold: the first level whose centre reaches it.
+    centres = room.model.levels.centres
+    subentry = entry.subentries[ROOM_SUBENTRY_ID]
+    data = {k: v for k, v in subentry.data.items() if k != "on_level"}
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**data, "on_lux": float(centres[1]) + 0.1}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    assert room.model.levels.on_level == 2
+    state = hass.states.get("sensor.living_room_model_status")
+    assert state.attributes["on_level"] == 2

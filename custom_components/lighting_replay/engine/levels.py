@@ -193,6 +193,18 @@ class Levels:
         return cls(np.asarray(data["centres"], dtype=np.float64), int(data["on_level"]))
 
 
+def on_level_for_lux(centres: npt.ArrayLike, on_lux: float) -> int:
+    """Return the on level a lux threshold stands for.
+
+    The first level whose centre reaches ``on_lux`` is "on", kept to the
+    levels a threshold can be (1 to ``len(centres) - 1``). A room set up with
+    a lux threshold gets this level, in the integration and in the trainer.
+    """
+    values = np.asarray(centres, dtype=np.float64).ravel()
+    level = int(np.searchsorted(values, on_lux, side="left"))
+    return min(max(level, 1), values.size - 1)
+
+
 def threshold_after_dark(centres: FloatArray, lux_after_dark: FloatArray) -> int:
     """Find the on-level from readings taken while the sun is down.
 
