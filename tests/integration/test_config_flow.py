@@ -349,3 +349,48 @@ def _subentry(
         title=title,
         unique_id=None,
     )
+
+
+@pytest.mark.parametrize(
+    ("attributes", "registry_unit"),
+    [({"unit_of_measurement": "LX"}, None), (None, " Lux ")],
+    ids=["state unit in capitals", "registry unit only"],
+)
+@pytest.mark.usefixtures("kitchen")
+async def test_lux_sensor_without_device_class(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    attributes: dict[str, str] | None,
+    registry_unit: str | None,
+) -> None:
+    """A sensor with a lux unit and no device class is offered and accepted."""
+    entity_registry.async_get_or_create(
+        "sensor",
+        "diy",
+        "hall-lux",
+        suggested_object_id="hall_lux",
+        unit_of_measurement=registry_unit,
+    )
+    if attributes is not None:
+        hass.states.async_set("sensor.hall_lux", "80", attributes)
+    entry = init_integration
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_TYPE_ROOM), context={"source": SOURCE_USER}
+    )
+    # The picker offers every sensor: the server check below decides.
+    schema = result["data_schema"].schema
+    selector = next(v for k, v in schema.items() if k == CONF_LUX_SENSOR)
+    assert "device_class" not in selector.config
+    assert "filter" not in selector.config
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_ROOM_NAME: "Hall",
+            CONF_LUX_SENSOR: "sensor.hall_lux",
+            CONF_LIGHTS: [KITCHEN_LIGHT],
+            CONF_LEARN_FROM: "lux",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
