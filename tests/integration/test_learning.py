@@ -15,6 +15,7 @@ from homeassistant.components.recorder import get_instance, history
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 import numpy as np
 import pytest
@@ -638,3 +639,22 @@ async def test_on_level_shows_while_on_the_fallback(
     assert room.model.levels.on_level == 2
     state = hass.states.get("sensor.living_room_model_status")
     assert state.attributes["on_level"] == 2
+
+
+async def test_not_enough_data_repair_says_what_to_do(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """The repair names what the user can do, not only to wait."""
+    issue = issue_registry.async_get_issue(
+        DOMAIN, f"not_enough_data_{ROOM_SUBENTRY_ID}"
+    )
+    assert issue is not None
+    translations = await async_get_translations(hass, "en", "issues", [DOMAIN])
+    text = translations[
+        f"component.{DOMAIN}.issues.{issue.translation_key}.description"
+    ].format(**issue.translation_placeholders)
+    assert "lux sensor reports" in text
+    assert "learn from its lights" in text
+    assert "lighting_replay.import_model" in text
