@@ -35,11 +35,9 @@ import asyncio
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import partial
-import hashlib
 import logging
 import math
 from pathlib import Path
-import shutil
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -50,23 +48,15 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.start import async_at_started
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import numpy as np
 
 from . import archive
 from .const import (
-    ARCHIVE_SUFFIX,
     DOMAIN,
     FALLBACK_DAYS,
-    FALLBACK_MODEL_FILE,
-    LIGHT_ARCHIVE_INFIX,
     LONG_GAP,
-    MODEL_SUFFIX,
-    PRESENCE_ARCHIVE_FILE,
     QUALITY_WINDOW,
-    STORAGE_DIR,
-    STORAGE_VERSION,
     STUCK_AFTER,
     TRAIN_HOUR,
     TRAIN_MINUTE,
@@ -78,6 +68,7 @@ from .data import HomeSettings, LightingReplayConfigEntry, RoomState
 from .engine.absence import absent_days
 from .engine.levels import Levels, on_level_for_lux
 from .engine.model import HomeModel, ModelError, RoomModel
+from .engine.quality import lux_quality
 from .engine.series import MinuteSeries, to_minute_series
 from .engine.simulate import DEFAULT_ROOMS, simulate_household
 from .engine.sources import RoomSources
@@ -91,7 +82,16 @@ from .engine.training import (
 from .engine.zones import Location
 from .history import StateKind, read_minute_series
 from .repairs import async_clear_not_enough_data, async_report_not_enough_data
-from .storage import read_model_file
+from .storage import (
+    RoomFiles,
+    # Re-exported: the integration's setup removes the storage through here.
+    async_remove_storage as async_remove_storage,  # noqa: PLC0414
+    load_model_if_exists,
+    merge_and_save,
+    meta_store,
+    read_model_file,
+    storage_path,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,81 +106,6 @@ type Ranges = tuple[tuple[int, int], ...]
 
 class TrainingFailed(HomeAssistantError):
     """Training a room failed; the room keeps the model it had."""
-
-
-def storage_path(hass: HomeAssistant) -> Path:
-    """Return the folder of the archives and models."""
-    return Path(hass.config.path(".storage", STORAGE_DIR))
-
-
-async def async_remove_storage(hass: HomeAssistant) -> None:
-    """Delete all archives and models (the integration was removed)."""
-    await hass.async_add_executor_job(
-        shutil.rmtree,
-        storage_path(hass),
-        True,  # ignore_errors
-    )
-    await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.rooms").async_remove()
-
-
-def data_problems(
-    series: MinuteSeries | None, now_minute: int, *, sensor_present: bool
-) -> frozenset[DataProblem]:
-    """Find the data-quality problems of a room from its archive.
-
-    - sensor missing: the lux sensor entity no longer exists;
-    - sensor stuck: in the last `STUCK_AFTER` of the archive, readings are
-      (almost) all there and (almost, 98 %) all the same value, which a lux
-      sensor in a room with a window never shows;
-    - long gaps: within the last `QUALITY_WINDOW`, readings are missing for
-      longer than `LONG_GAP` at a stretch (the time since the last reading
-      counts too).
-    """
-    problems: set[DataProblem] = set()
-    if not sensor_present:
-        problems.add(DataProblem.SENSOR_MISSING)
-    if series is None or len(series) == 0:
-        return frozenset(problems)
-    stuck_minutes = int(STUCK_AFTER.total_seconds() // 60)
-    tail = series.lux[-stuck_minutes:]
-    valid_tail = tail[np.isfinite(tail)]
-    if tail.size == stuck_minutes and valid_tail.size >= 0.9 * stuck_minutes:
-        _values, counts = np.unique(valid_tail, return_counts=True)
-        if counts.max() >= 0.98 * valid_tail.size:
-            problems.add(DataProblem.SENSOR_STUCK)
-    window_start = max(
-        series.start_minute,
-        now_minute - int(QUALITY_WINDOW.total_seconds() // 60),
-    )
-    end = max(now_minute, series.end_minute)
-    missing = np.ones(end - window_start, dtype=bool)
-    lo = window_start - series.start_minute
-    if lo < len(series):
-        part = series.lux[lo:]
-        missing[: part.size] = ~np.isfinite(part)
-    if missing.any():
-        # Longest run of True.
-        padded = np.concatenate(([False], missing, [False])).astype(np.int8)
-        edges = np.flatnonzero(np.diff(padded))
-        longest = int((edges[1::2] - edges[0::2]).max())
-        if longest > LONG_GAP.total_seconds() // 60:
-            problems.add(DataProblem.LONG_GAPS)
-    return frozenset(problems)
-
-
-def merge_and_save(
-    path: Path, series: MinuteSeries | None, new: MinuteSeries | None, keep_days: int
-) -> tuple[MinuteSeries | None, int | None]:
-    """Add new readings to an archive and write it (blocking).
-
-    Return the archive as its file holds it (so training sees the same
-    values now as after a restart) and the file's size (None: nothing new,
-    not written).
-    """
-    merged = archive.merge(series, new, keep_days=keep_days)
-    if new is None or merged is None:
-        return series, None
-    return archive.as_stored(merged), archive.save(path, merged)
 
 
 def days_in(series: MinuteSeries | None) -> float:
@@ -209,6 +134,29 @@ def lux_from_archive(series: MinuteSeries, options: TrainingOptions) -> MinuteSe
         series.lux[valid],
         max_gap_minutes=options.max_gap_minutes,
     )
+
+
+def data_problems(
+    series: MinuteSeries | None, now_minute: int, *, sensor_present: bool
+) -> frozenset[DataProblem]:
+    """Return a room's data problems: its sensor missing, the engine's findings."""
+    quality = lux_quality(
+        series,
+        now_minute,
+        stuck_minutes=int(STUCK_AFTER.total_seconds() // 60),
+        long_gap_minutes=int(LONG_GAP.total_seconds() // 60),
+        window_minutes=int(QUALITY_WINDOW.total_seconds() // 60),
+    )
+    problems = {
+        problem
+        for problem, found in (
+            (DataProblem.SENSOR_MISSING, not sensor_present),
+            (DataProblem.SENSOR_STUCK, quality.stuck),
+            (DataProblem.LONG_GAPS, quality.long_gaps),
+        )
+        if found
+    }
+    return frozenset(problems)
 
 
 def train_blocking(
@@ -314,9 +262,8 @@ class Learning:
         self.rooms = rooms
         self.settings = settings
         self.folder = storage_path(hass)
-        self._meta: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.rooms"
-        )
+        self.files = RoomFiles(self.folder)
+        self._meta = meta_store(hass)
         self._meta_data: dict[str, Any] = {}
         # One training at a time: the machine may have few cores.
         self._train_lock = asyncio.Lock()
@@ -331,26 +278,6 @@ class Learning:
         self.archive_info: dict[str, dict[str, Any]] = {}
         # Size of each archive file written since setup (diagnostics).
         self.archive_bytes: dict[str, int] = {}
-
-    # Paths -------------------------------------------------------------
-
-    def archive_path(self, subentry_id: str) -> Path:
-        """Return the archive file of a room."""
-        return self.folder / f"{subentry_id}{ARCHIVE_SUFFIX}"
-
-    def model_path(self, subentry_id: str) -> Path:
-        """Return the model file of a room."""
-        return self.folder / f"{subentry_id}{MODEL_SUFFIX}"
-
-    def light_archive_path(self, subentry_id: str, light: str) -> Path:
-        """Return the archive file of one of a room's lights (by its stored id)."""
-        key = hashlib.sha256(light.encode()).hexdigest()[:16]
-        return self.folder / f"{subentry_id}{LIGHT_ARCHIVE_INFIX}{key}{ARCHIVE_SUFFIX}"
-
-    @property
-    def presence_path(self) -> Path:
-        """Return the presence entity's archive file."""
-        return self.folder / PRESENCE_ARCHIVE_FILE
 
     @property
     def training_options(self) -> TrainingOptions:
@@ -367,7 +294,10 @@ class Learning:
         for subentry_id in [s for s in sources if s not in self.rooms]:
             sources.pop(subentry_id)
             trained_with.pop(subentry_id, None)
-        await self.hass.async_add_executor_job(self._remove_orphans)
+        await self.hass.async_add_executor_job(
+            self.files.remove_orphans,
+            {sid: room.config.lights for sid, room in self.rooms.items()},
+        )
         for subentry_id, room in self.rooms.items():
             await self._async_read_archive(subentry_id)
             model = await self._async_load_model(subentry_id)
@@ -378,37 +308,11 @@ class Learning:
             room.status = ModelStatus.TRAINED
             room.last_trained = model.trained_at
 
-    def _remove_orphans(self) -> None:
-        """Delete the files of rooms, and lights of rooms, no longer configured.
-
-        The home's own files (the fallback model, the presence archive) are
-        no room's.
-        """
-        if not self.folder.is_dir():
-            return
-        lights = {
-            self.light_archive_path(sid, light).name
-            for sid, room in self.rooms.items()
-            for light in room.config.lights
-        }
-        for path in self.folder.iterdir():
-            name = path.name
-            if name in (FALLBACK_MODEL_FILE, PRESENCE_ARCHIVE_FILE) or not (
-                name.endswith((ARCHIVE_SUFFIX, MODEL_SUFFIX))
-            ):
-                continue
-            if name.split(".")[0] not in self.rooms:
-                _LOGGER.info("Removing %s of a room that was removed", path)
-                path.unlink(missing_ok=True)
-            elif LIGHT_ARCHIVE_INFIX in name and name not in lights:
-                _LOGGER.info("Removing %s of a light no longer in its room", path)
-                path.unlink(missing_ok=True)
-
     async def _async_load_model(self, subentry_id: str) -> RoomModel | None:
         """Load a room's model; a bad file is set aside and None returned."""
-        path = self.model_path(subentry_id)
+        path = self.files.model_path(subentry_id)
         try:
-            home = await self.hass.async_add_executor_job(_load_if_exists, path)
+            home = await self.hass.async_add_executor_job(load_model_if_exists, path)
         except ModelError as err:
             moved = await self.hass.async_add_executor_job(archive.set_aside, path)
             _LOGGER.error(
@@ -521,7 +425,7 @@ class Learning:
     async def _async_read_archive(self, subentry_id: str) -> MinuteSeries | None:
         """Read a room's lux archive; a bad file is set aside (None returned)."""
         series = await self._async_read_file(
-            self.archive_path(subentry_id),
+            self.files.archive_path(subentry_id),
             f"room {self.rooms[subentry_id].config.name}",
         )
         self._note_archive(subentry_id, series)
@@ -586,7 +490,7 @@ class Learning:
         room = self.rooms[subentry_id].config
         out: dict[str, MinuteSeries] = {}
         for light in room.lights:
-            path = self.light_archive_path(subentry_id, light)
+            path = self.files.light_archive_path(subentry_id, light)
             entity_id = room.light_entity_id(self.hass, light)
             owner = f"{entity_id or light} of room {room.name}"
             if update and entity_id is not None:
@@ -606,7 +510,7 @@ class Learning:
             return None
         try:
             return await self._async_update_file(
-                self.presence_path, "the home", entity_id, StateKind.PRESENCE
+                self.files.presence_path, "the home", entity_id, StateKind.PRESENCE
             )
         except Exception:
             _LOGGER.exception("Reading the history of %s failed", entity_id)
@@ -616,7 +520,7 @@ class Learning:
         """Remember an archive's extent (diagnostics) and its days of data."""
         info = self.archive_info.setdefault(subentry_id, {})
         if (
-            size := self.archive_bytes.get(self.archive_path(subentry_id).name)
+            size := self.archive_bytes.get(self.files.archive_path(subentry_id).name)
         ) is not None:
             info["bytes"] = size
         if series is not None:
@@ -641,7 +545,7 @@ class Learning:
         room = self.rooms[subentry_id]
         config = room.config
         async with self._room_locks[subentry_id]:
-            path = self.archive_path(subentry_id)
+            path = self.files.archive_path(subentry_id)
             now_minute = math.floor(dt_util.utcnow().timestamp() / 60)
             entity_id = config.lux_entity_id(self.hass)
             present = entity_id is not None and (
@@ -762,7 +666,7 @@ class Learning:
             config = room.config
             lux = (
                 await self._async_read_file(
-                    self.archive_path(subentry_id), f"room {config.name}"
+                    self.files.archive_path(subentry_id), f"room {config.name}"
                 )
                 if config.learn_from.uses_lux
                 else None
@@ -797,7 +701,7 @@ class Learning:
         room = self.rooms[subentry_id]
         home = HomeModel(self.location, {room.config.name: model})
         await self.hass.async_add_executor_job(
-            self._write_model, self.model_path(subentry_id), home
+            self.files.write_model, self.files.model_path(subentry_id), home
         )
         self._meta_data.setdefault("sources", {})[subentry_id] = source.value
         self._meta_data.setdefault("trained_with", {})[subentry_id] = (
@@ -824,10 +728,6 @@ class Learning:
             # Models saved before rooms chose their sources learned from lux.
             trained_with = {"learn_from": "lux"} | trained_with
         return trained_with
-
-    def _write_model(self, path: Path, home: HomeModel) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        home.save(path)
 
     @callback
     def _async_use_model(
@@ -885,9 +785,9 @@ class Learning:
         """Return the home's fallback model, made once and kept in storage."""
         if self._fallback is not None:
             return self._fallback
-        path = self.folder / FALLBACK_MODEL_FILE
+        path = self.files.fallback_path
         try:
-            home = await self.hass.async_add_executor_job(_load_if_exists, path)
+            home = await self.hass.async_add_executor_job(load_model_if_exists, path)
         except ModelError as err:
             _LOGGER.warning("The fallback model is unreadable (%s); made again", err)
             home = None
@@ -908,7 +808,7 @@ class Learning:
                 self.training_options,
             )
         await self.hass.async_add_executor_job(
-            self._write_model, path, HomeModel(self.location, {"fallback": model})
+            self.files.write_model, path, HomeModel(self.location, {"fallback": model})
         )
         self._fallback = model
         return model
@@ -945,10 +845,3 @@ def pick_room(home: HomeModel, room_name: str | None, default_name: str) -> Room
         if name.casefold() == default_name.casefold():
             return model
     raise KeyError(default_name)
-
-
-def _load_if_exists(path: Path) -> HomeModel | None:
-    """Load a model file, None if there is none (`ModelError` if bad)."""
-    if not path.exists():
-        return None
-    return HomeModel.load(path)

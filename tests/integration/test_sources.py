@@ -360,8 +360,8 @@ async def test_mixed_room_learns_from_both(
     # Both sources were archived.
     learning = entry.runtime_data.learning
     for light in (ceiling.id, floor.id):
-        path = learning.light_archive_path(ROOM_SUBENTRY_ID, light)
+        path = learning.files.light_archive_path(ROOM_SUBENTRY_ID, light)
         assert await hass.async_add_executor_job(path.is_file)
     assert await hass.async_add_executor_job(
-        learning.archive_path(ROOM_SUBENTRY_ID).is_file
+        learning.files.archive_path(ROOM_SUBENTRY_ID).is_file
     )
