@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-import logging
 from typing import Final
 
 DOMAIN: Final = "lighting_replay"
-LOGGER = logging.getLogger(__package__)
 
 # One config subentry of this type per room.
 SUBENTRY_TYPE_ROOM: Final = "room"
