@@ -11,6 +11,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from hypothesis import given, settings, strategies as st
 import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -220,3 +221,61 @@ async def test_import_refuses_bad_numbers(
     assert err.value.translation_key == "invalid_model"
     room = init_integration.runtime_data.rooms[ROOM_SUBENTRY_ID]
     assert room.source is ModelSource.FALLBACK
+
+
+def _leaves(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Return the path of every number, text and null in JSON data."""
+    if isinstance(data, dict):
+        return [p for key, value in data.items() for p in _leaves(value, (*path, key))]
+    if isinstance(data, list):
+        return [p for i, value in enumerate(data) for p in _leaves(value, (*path, i))]
+    return [path]
+
+
+NASTY_VALUES = [
+    10**400,
+    2**63,
+    -(2**63),
+    10**9 + 1,
+    -1,
+    0,
+    1,
+    2,
+    0.5,
+    -0.5,
+    1e308,
+    -1e308,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+    True,
+    None,
+    "",
+    "x" * 300,
+    "9999-12-31T23:59:59+00:00",
+    [],
+    {},
+]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(data=st.data())
+def test_any_changed_value_is_refused_or_samples(
+    trained_model_data: dict[str, Any], data: st.DataObject
+) -> None:
+    """Any one value of a model changed: a ModelError, or a model that samples."""
+    room = copy.deepcopy(trained_model_data)
+    path = data.draw(st.sampled_from(_leaves(room)))
+    value = data.draw(st.sampled_from(NASTY_VALUES))
+    target = room
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    try:
+        home = HomeModel.loads(json.dumps(_home(room)))
+    except ModelError:
+        return
+    model = home.rooms["Living room"]
+    rng = np.random.default_rng(0)
+    for day in (date(2026, 6, 1), date(2026, 12, 21)):
+        sample_day(model, day, LOCATION, rng=rng)

@@ -125,6 +125,9 @@ class ZoneModel:
             raise ValueError(f"an HMM has at most {MAX_STATES} states")
         if hmm_data.get("n_features") != N_SYMBOLS:
             raise ValueError(f"an HMM emits {N_SYMBOLS} symbols (off, on)")
+        for key in ("startprob", "transmat", "emissionprob"):
+            if key in hmm_data and not _probabilities(hmm_data[key]):
+                raise ValueError(f"HMM {key} holds values that are not probabilities")
         scenes = _list(data.get("scenes", []))
         if len(scenes) > MAX_SCENES:
             raise ValueError(f"a zone has at most {MAX_SCENES} scenes")
@@ -346,6 +349,15 @@ def _count(value: Any) -> int:
     if value > MAX_COUNT:
         raise ValueError(f"a count is at most {MAX_COUNT}")
     return value
+
+
+def _probabilities(value: Any, depth: int = 2) -> bool:
+    """Return whether JSON data is numbers in 0..1, in arrays at most 2 deep."""
+    if isinstance(value, list):
+        return depth > 0 and all(_probabilities(v, depth - 1) for v in value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0.0 <= value <= 1.0
 
 
 def _list(value: Any) -> list[Any]:
