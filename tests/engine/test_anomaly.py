@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from lighting_replay_engine.anomaly import CONFIRM_WINDOW_S, STUCK_S, Kind, LuxWatch
+from lighting_replay_engine.anomaly import (
+    CONFIRM_WINDOW_S,
+    STUCK_S,
+    Confirmations,
+    Kind,
+    LuxWatch,
+)
 
 
 def feed(
@@ -165,3 +171,16 @@ def test_unknown_level_needs_only_the_direction(direction: int) -> None:
     watch.expect(3600.0, direction, dark=True)
     found = feed(watch, [60.0 - level] * 3, start=3630.0)
     assert [kind for _, kind in found] == [Kind.CONFIRMED]
+
+
+def test_confirmations_raise_after_misses_in_a_row_and_clear() -> None:
+    confirmations = Confirmations(misses=3)
+    confirmations.record("lamp", False, 10.0)
+    confirmations.record("lamp", False, 20.0)
+    confirmations.record("other", True, 25.0)
+    assert confirmations.not_responding() == {}
+    confirmations.record("lamp", False, 30.0)
+    assert confirmations.not_responding() == {"lamp": 10.0}
+    confirmations.record("lamp", True, 40.0)
+    assert confirmations.not_responding() == {}
+    assert confirmations.misses("lamp") == 0

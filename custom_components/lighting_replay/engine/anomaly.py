@@ -29,8 +29,10 @@ below the horizon, after civil dusk and before civil dawn):
    flapping until the count falls below 1.
 4. **A level shift**: `CONSISTENT_READINGS` readings in a row on the same side
    of the baseline by more than the threshold ``max(NOISE_K * sigma,
-   MIN_STEP_LUX)``, the later within the threshold (or a quarter of the
-   shift) of the earlier, is a consistent, plausible change. The baseline
+   MIN_STEP_LUX, REL_STEP * |baseline|)``, the later within the threshold
+   (or a quarter of the shift) of the earlier, is a consistent, plausible
+   change. After a gap of more than `GAP_S` without readings the level
+   starts afresh from the next reading (no shift across a gap). The baseline
    takes the new level. The shift's score is its size over ``sigma``.
 
    - while a replayed change is expected in its direction (see below), the
@@ -65,8 +67,12 @@ MAX_DARK_STEP_LUX = 20_000.0
 NOISE_FLOOR_LUX = 0.5
 #: A change must exceed this many sigmas of noise...
 NOISE_K = 8.0
-#: ... and at least this many lux.
+#: ... and at least this many lux...
 MIN_STEP_LUX = 5.0
+#: ... and this share of the baseline (noise grows with the light).
+REL_STEP = 0.15
+#: After a gap in the readings this long the level starts afresh (s).
+GAP_S = 900.0
 #: Readings in a row that make a shift consistent.
 CONSISTENT_READINGS = 2
 #: Time constant of the baseline (s).
@@ -95,6 +101,8 @@ IMPLAUSIBLE_SCORE = 3.0
 CONFIRM_WINDOW_S = 300.0
 #: A confirming shift is at least this share of the learned change.
 CONSISTENT_SHARE = 0.3
+#: Unconfirmed changes of one light in a row that make it not responding.
+MISSES_FOR_PROBLEM = 3
 
 
 class Kind(StrEnum):
@@ -178,7 +186,8 @@ class LuxWatch:
     @property
     def threshold(self) -> float:
         """Return the smallest change that is more than noise (lx)."""
-        return max(NOISE_K * self.sigma, MIN_STEP_LUX)
+        base = abs(self.baseline) if math.isfinite(self.baseline) else 0.0
+        return max(NOISE_K * self.sigma, MIN_STEP_LUX, REL_STEP * base)
 
     @property
     def expecting(self) -> bool:
@@ -241,7 +250,11 @@ class LuxWatch:
             self._last_time = time_s
             self._set_faults(time_s, before, found)
             return found
-        if not math.isfinite(self._last):
+        if not math.isfinite(self._last) or dt > GAP_S:
+            # The first reading, or the first after a gap: what changed
+            # meanwhile cannot be told apart from the level before.
+            self._pending = 0
+            self._pending_sign = 0
             self.baseline = lux
             self._last = lux
             self._same_since = time_s
@@ -329,6 +342,44 @@ class LuxWatch:
                 return
         if dark and not self.faults and self._flap < FLAP_QUIET:
             found.append(Finding(Kind.ACTIVITY, time_s, score, sign, lux))
+
+
+class Confirmations:
+    """Confirmed and missed changes per light of a room.
+
+    A light whose last `MISSES_FOR_PROBLEM` (or ``misses``) replayed changes
+    in a row went unconfirmed is not responding, since its first miss of the
+    row; one confirmed change clears it.
+    """
+
+    __slots__ = ("_misses", "_since", "misses_for_problem")
+
+    def __init__(self, misses: int = MISSES_FOR_PROBLEM) -> None:
+        """Start with every light responding."""
+        self.misses_for_problem = misses
+        self._misses: dict[str, int] = {}
+        self._since: dict[str, float] = {}
+
+    def record(self, light: str, confirmed: bool, time_s: float) -> None:
+        """Record a replayed change of ``light`` confirmed or missed."""
+        if confirmed:
+            self._misses.pop(light, None)
+            self._since.pop(light, None)
+            return
+        self._misses[light] = self._misses.get(light, 0) + 1
+        self._since.setdefault(light, time_s)
+
+    def misses(self, light: str) -> int:
+        """Return the unconfirmed changes of ``light`` in a row."""
+        return self._misses.get(light, 0)
+
+    def not_responding(self) -> dict[str, float]:
+        """Return the lights not responding, with the time of the first miss."""
+        return {
+            light: self._since[light]
+            for light, count in self._misses.items()
+            if count >= self.misses_for_problem
+        }
 
 
 def _sign(value: float) -> int:
