@@ -253,8 +253,11 @@ def _room_schema(entry: ConfigEntry) -> vol.Schema:
                     mode=SelectSelectorMode.LIST,
                 )
             ),
+            # Every sensor is offered: an illuminance sensor may have a lux
+            # unit and no device class, which a selector cannot filter on;
+            # `_is_illuminance` decides, as reading its history does.
             vol.Optional(CONF_LUX_SENSOR): EntitySelector(
-                EntitySelectorConfig(domain="sensor", device_class="illuminance")
+                EntitySelectorConfig(domain="sensor")
             ),
             vol.Optional(CONF_ON_LEVEL): NumberSelector(
                 NumberSelectorConfig(
@@ -305,18 +308,27 @@ def _entity_exists(hass: HomeAssistant, entity_id: str) -> bool:
 
 @callback
 def _is_illuminance(hass: HomeAssistant, entity_id: str) -> bool:
-    """Return whether an entity looks like an illuminance sensor."""
+    """Return whether an entity looks like an illuminance sensor.
+
+    Its device class is illuminance, or its unit is one the history reader
+    turns into lux (any case, as the reader accepts it).
+    """
     if (state := hass.states.get(entity_id)) is not None:
         if state.attributes.get(ATTR_DEVICE_CLASS) == "illuminance":
             return True
-        if state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) in LUX_UNITS:
+        if _is_lux_unit(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)):
             return True
     if (reg_entry := er.async_get(hass).async_get(entity_id)) is not None:
         return "illuminance" in (
             reg_entry.device_class,
             reg_entry.original_device_class,
-        )
+        ) or _is_lux_unit(reg_entry.unit_of_measurement)
     return False
+
+
+def _is_lux_unit(unit: object) -> bool:
+    """Return whether a unit is an illuminance unit the history reader knows."""
+    return unit is not None and str(unit).strip().lower() in LUX_UNITS
 
 
 @callback
