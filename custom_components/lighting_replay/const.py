@@ -145,3 +145,7 @@ class DataProblem(StrEnum):
     SENSOR_MISSING = "sensor_missing"
     SENSOR_STUCK = "sensor_stuck"
     LONG_GAPS = "long_gaps"
+
+
+# Replay ends at most this many days ahead (a vacation, not a millennium).
+MAX_REPLAY_DAYS: Final = 366

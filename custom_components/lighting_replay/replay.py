@@ -1,9 +1,9 @@
-"""The replay runner: day schedules, timers, light actions, snapshot and restore.
+"""The replay runner: the week's plan, one timer, light actions, restore.
 
 `Replay` holds, for every room, one sampled `DaySchedule` per local day, from
-yesterday to a week ahead (today and the `PLAN_DAYS_AHEAD` days after it).
-Those very objects are what the runner executes and what the calendars and
-next-change sensors show, so nothing is computed twice.
+yesterday to a week ahead (today and the `PLAN_DAYS_AHEAD` days after it;
+`plan.py`). Those very objects are what the runner executes and what the
+calendars and next-change sensors show, so nothing is computed twice.
 
 - At local midnight the oldest day is forgotten and a new last day of the
   week is sampled for each room, each with its own random seed drawn from the
@@ -11,22 +11,27 @@ next-change sensors show, so nothing is computed twice.
   (same model, options and start) for diagnostics. Sampling runs in the
   executor, and the new days replace the old ones in one step, so the
   calendars never show a half-planned week.
-- The options (active window, all-off time, minimum on-duration, jitter) are
-  applied when a day is sampled; changing them samples the week anew (today
-  from now).
-- Turning replay on samples the rest of today anew, takes a snapshot of the
-  lights and applies the state of this minute; from then on one timer fires
-  at the next change of any room (or at midnight, or at the end of the
-  vacation) and only rooms whose state changes are acted on.
+- The options (active window, all-off time, minimum on-duration, jitter;
+  `options.py`) are applied when a day is sampled; changing them samples
+  the week anew (today from now), without reloading the entry.
+- Turning replay on keeps the planned days as the calendars show them,
+  takes a snapshot of the lights and applies the state of this minute; from
+  then on one timer fires at the next change of any room (or at midnight, or
+  at the end of the vacation) and only rooms whose state changes are acted
+  on. An end more than `MAX_REPLAY_DAYS` ahead is refused before anything
+  changes.
 - Turning it off cancels the timer and any action under way and restores the
   snapshot (an option, on by default).
 - Everything (on/off, end, snapshot, rooms left out, the sampled days) is
   kept in Home Assistant's storage, so a restart or reload resumes with the
   same schedules: only the state of the current minute is applied once, the
   changes missed while Home Assistant was down are not replayed.
-- A light that is unavailable or whose action fails is logged once, skipped
-  and tried again at the room's next action; it is listed in
-  `unreachable` until an action reaches it.
+- Rooms due at the same moment are switched at once (`lights.py`), so one
+  hanging light holds up no other room. A light that is unavailable or whose
+  action fails is logged once, skipped and tried again at the room's next
+  action; it is listed in `unreachable` until an action reaches it.
+- What changed a light is told to the logbook (`EVENT_LIGHT_ACTION`): the
+  lights a room's action changed, and the lights the restore changed.
 - A room's new model (nightly training, import) is used from tomorrow on: the
   days after today are sampled anew; today's stays as shown unless the room
   had none yet.
@@ -37,279 +42,64 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 import contextlib
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 import logging
-import secrets
 from typing import Any
 
-from homeassistant.components.light import (
-    ATTR_BRIGHTNESS,
-    ATTR_BRIGHTNESS_PCT,
-    ATTR_COLOR_MODE,
-    ATTR_COLOR_TEMP_KELVIN,
-    ATTR_HS_COLOR,
-    ATTR_RGB_COLOR,
-    ATTR_RGBW_COLOR,
-    ATTR_RGBWW_COLOR,
-    ATTR_SUPPORTED_COLOR_MODES,
-    ATTR_XY_COLOR,
-    brightness_supported,
-)
-from homeassistant.components.light.const import DOMAIN as LIGHT_DOMAIN, ColorMode
-from homeassistant.const import (
-    ATTR_ENTITY_ID,
-    SERVICE_TURN_OFF,
-    SERVICE_TURN_ON,
-    STATE_OFF,
-    STATE_ON,
-    STATE_UNAVAILABLE,
-)
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.event import async_track_point_in_time
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
-import numpy as np
 
 from .const import (
-    CONF_ALL_OFF_BY,
-    CONF_JITTER_MINUTES,
-    CONF_MIN_ON_MINUTES,
     CONF_RESTORE,
-    CONF_SUNSET_OFFSET,
-    CONF_WINDOW_END,
-    CONF_WINDOW_START,
-    DEFAULT_JITTER_MINUTES,
-    DEFAULT_MIN_ON_MINUTES,
-    DEFAULT_RESTORE,
     DOMAIN,
     EVENT_LIGHT_ACTION,
     MAX_ARCHIVE_DAYS,
-    PLAN_DAYS_AHEAD,
+    MAX_REPLAY_DAYS,
     REPLAY_STORAGE_KEY,
     STORAGE_VERSION,
 )
 from .data import ChangeNotifier, LightingReplayConfigEntry, RoomState
-from .engine.model import RoomModel
-from .engine.schedule import Change, DaySchedule, Interval, ScheduleOptions, sample_day
+from .engine.schedule import Change, DaySchedule, Interval
 from .engine.zones import Location
+from .lights import (
+    LightCall,
+    RoomAction,
+    async_call_lights,
+    restore_call,
+    snapshot_of,
+    switch_call,
+)
+from .options import ReplayOptions
+from .plan import (
+    MIN_BRIGHTNESS_PCT,
+    PlannedDay,
+    SampleJob,
+    brightness_for_level,
+    room_changes,
+    sample_days,
+    week,
+)
+
+__all__ = [
+    "PlannedDay",
+    "Replay",
+    "ReplayOptions",
+    "RoomAction",
+    "async_remove_replay_storage",
+    "brightness_for_level",
+    "room_changes",
+    "week",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
 # Storage writes are grouped; a snapshot is written at once.
 SAVE_DELAY = 1
-# A light that does not answer within this time counts as unreachable.
-LIGHT_CALL_TIMEOUT = 30
-# Lowest brightness replay sets (a dim level of a bright room stays visible).
-MIN_BRIGHTNESS_PCT = 1
-
-# What is kept of a light's state to restore it, by colour mode.
-COLOR_ATTRIBUTE: dict[str, str] = {
-    ColorMode.COLOR_TEMP: ATTR_COLOR_TEMP_KELVIN,
-    ColorMode.HS: ATTR_HS_COLOR,
-    ColorMode.XY: ATTR_XY_COLOR,
-    ColorMode.RGB: ATTR_RGB_COLOR,
-    ColorMode.RGBW: ATTR_RGBW_COLOR,
-    ColorMode.RGBWW: ATTR_RGBWW_COLOR,
-}
-
-
-def _parse_time(value: Any, key: str) -> time | None:
-    """Return a local time from an option ("HH:MM[:SS]"), None if unset or bad."""
-    if value in (None, ""):
-        return None
-    try:
-        return time.fromisoformat(str(value))
-    except ValueError:
-        _LOGGER.warning("The replay option %s=%r is not a time; ignored", key, value)
-        return None
-
-
-def _parse_int(value: Any, key: str, default: int | None) -> int | None:
-    """Return a whole number from an option, the default if unset or bad."""
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        _LOGGER.warning("The replay option %s=%r is not a number; ignored", key, value)
-        return default
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReplayOptions:
-    """The replay options of the config entry, ready for the engine."""
-
-    schedule: ScheduleOptions
-    restore: bool = DEFAULT_RESTORE
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> ReplayOptions:
-        """Read the entry's options; bad values fall back to the defaults."""
-        min_on = _parse_int(
-            options.get(CONF_MIN_ON_MINUTES),
-            CONF_MIN_ON_MINUTES,
-            DEFAULT_MIN_ON_MINUTES,
-        )
-        jitter = _parse_int(
-            options.get(CONF_JITTER_MINUTES),
-            CONF_JITTER_MINUTES,
-            DEFAULT_JITTER_MINUTES,
-        )
-        schedule = ScheduleOptions(
-            window_start=_parse_time(options.get(CONF_WINDOW_START), CONF_WINDOW_START),
-            window_end=_parse_time(options.get(CONF_WINDOW_END), CONF_WINDOW_END),
-            sunset_offset_minutes=_parse_int(
-                options.get(CONF_SUNSET_OFFSET), CONF_SUNSET_OFFSET, None
-            ),
-            all_off_by=_parse_time(options.get(CONF_ALL_OFF_BY), CONF_ALL_OFF_BY),
-            min_on_minutes=max(0, min_on or 0),
-            jitter_minutes=max(0, jitter or 0),
-        )
-        return cls(
-            schedule=schedule, restore=bool(options.get(CONF_RESTORE, DEFAULT_RESTORE))
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the options as plain data (stored to notice a change)."""
-        opts = self.schedule
-        return {
-            CONF_WINDOW_START: _time_text(opts.window_start),
-            CONF_WINDOW_END: _time_text(opts.window_end),
-            CONF_SUNSET_OFFSET: opts.sunset_offset_minutes,
-            CONF_ALL_OFF_BY: _time_text(opts.all_off_by),
-            CONF_MIN_ON_MINUTES: opts.min_on_minutes,
-            CONF_JITTER_MINUTES: opts.jitter_minutes,
-        }
-
-
-def _time_text(value: time | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-@dataclass(frozen=True, kw_only=True)
-class PlannedDay:
-    """A sampled day of a room, with what is needed to sample it again."""
-
-    schedule: DaySchedule
-    seed: int
-    start: datetime | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return plain JSON-ready data."""
-        return {
-            "room": self.schedule.room,
-            "seed": self.seed,
-            "start": None if self.start is None else self.start.isoformat(),
-            "intervals": [
-                [
-                    iv.start.isoformat(),
-                    iv.end.isoformat(),
-                    iv.level,
-                    None if iv.scene is None else list(iv.scene),
-                ]
-                for iv in self.schedule.intervals
-            ],
-        }
-
-    @classmethod
-    def from_dict(
-        cls, day: date, data: Mapping[str, Any], location: Location
-    ) -> PlannedDay:
-        """Read a stored day (raises KeyError, TypeError or ValueError if bad)."""
-        tz = location.tzinfo
-
-        def moment(text: str) -> datetime:
-            parsed = datetime.fromisoformat(text)
-            if parsed.tzinfo is None:
-                raise ValueError(f"{text} has no time zone")
-            return parsed.astimezone(tz)
-
-        def interval(item: list[Any]) -> Interval:
-            # Days stored before scenes existed have three items.
-            start, end, level, *scene = item
-            return Interval(
-                moment(start),
-                moment(end),
-                int(level),
-                None if not scene or scene[0] is None else tuple(map(int, scene[0])),
-            )
-
-        intervals = tuple(interval(item) for item in data["intervals"])
-        start = data.get("start")
-        return cls(
-            schedule=DaySchedule(str(data["room"]), day, intervals),
-            seed=int(data["seed"]),
-            start=None if start is None else moment(start),
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class RoomAction:
-    """What a room's lights should be: on at a level and brightness, or off.
-
-    `scene` (learned from the lights) gives some lights their own
-    brightness, 0 for off: entity_id -> percent; the others follow
-    `brightness_pct`.
-    """
-
-    on: bool
-    level: int | None = None
-    brightness_pct: int | None = None
-    scene: tuple[tuple[str, int], ...] = ()
-
-    def brightness_of(self, entity_id: str) -> int | None:
-        """Return the brightness a light gets, 0 if it stays off (None: off)."""
-        if not self.on:
-            return None
-        return dict(self.scene).get(entity_id, self.brightness_pct)
-
-    def same_as(self, other: RoomAction | None) -> bool:
-        """Return whether two actions leave the lights the same."""
-        return self == other
-
-
-def room_changes(days: Iterable[DaySchedule]) -> list[Change]:
-    """Return the changes of consecutive days of a room, in order.
-
-    An "off" at midnight followed by an "on" at the same moment (the light
-    stays on over midnight) is left out: nothing happens then.
-    """
-    out: list[Change] = []
-    for schedule in sorted(days, key=lambda s: s.day):
-        for change in schedule.changes():
-            if (
-                change.on
-                and out
-                and not out[-1].on
-                and out[-1].at.timestamp() == change.at.timestamp()
-            ):
-                out.pop()
-            out.append(change)
-    return out
-
-
-def week(today: date) -> list[date]:
-    """Return the days replay plans: today and the `PLAN_DAYS_AHEAD` after it."""
-    return [today + timedelta(days=n) for n in range(PLAN_DAYS_AHEAD + 1)]
-
-
-def brightness_for_level(room: RoomState, level: int | None) -> int:
-    """Return the brightness (percent) of a level relative to the brightest.
-
-    Lux from a lamp grows with its output, so a level's lux centre over the
-    brightest centre of the room is the share of full brightness.
-    """
-    model = room.model
-    if model is None or level is None:
-        return 100
-    centres = np.asarray(model.levels.centres, dtype=np.float64)
-    if not 0 <= level < centres.size or centres[-1] <= 0:
-        return 100
-    pct = round(100.0 * float(centres[level]) / float(centres[-1]))
-    return min(max(pct, MIN_BRIGHTNESS_PCT), 100)
 
 
 class Replay(ChangeNotifier):
@@ -624,7 +414,7 @@ class Replay(ChangeNotifier):
         today = now.date()
         again = set(resample)
         again_rooms = set(self.rooms if rooms is None else rooms)
-        jobs: list[tuple[str, str, RoomModel, date, datetime | None]] = []
+        jobs: list[SampleJob] = []
         for sid, room in self.rooms.items():
             days = self.plans[sid]
             for day in [d for d in days if d < today - timedelta(days=1)]:
@@ -632,44 +422,24 @@ class Replay(ChangeNotifier):
             if room.model is None:
                 continue
             jobs.extend(
-                (sid, room.config.name, room.model, day, now if day == today else None)
+                SampleJob(
+                    subentry_id=sid,
+                    name=room.config.name,
+                    model=room.model,
+                    day=day,
+                    start=now if day == today else None,
+                )
                 for day in week(today)
                 if day not in days or (day in again and sid in again_rooms)
             )
         if not jobs:
             return
-        plans = await self.hass.async_add_executor_job(self._sample_days, jobs)
+        plans = await self.hass.async_add_executor_job(
+            sample_days, jobs, self.location, self.options.schedule
+        )
         # All at once, so readers never see a half-planned week.
-        for (sid, _, _, day, _), plan in zip(jobs, plans, strict=True):
-            self.plans[sid][day] = plan
-
-    def _sample_days(
-        self, jobs: list[tuple[str, str, RoomModel, date, datetime | None]]
-    ) -> list[PlannedDay]:
-        """Sample days of rooms (in the executor)."""
-        return [
-            self._sample(name, model, day, start) for _, name, model, day, start in jobs
-        ]
-
-    def _sample(
-        self, name: str, model: RoomModel, day: date, start: datetime | None
-    ) -> PlannedDay:
-        """Sample a room's day with a fresh seed (a few ms per room and day)."""
-        seed = secrets.randbits(64)
-        try:
-            schedule = sample_day(
-                model,
-                day,
-                self.location,
-                rng=np.random.default_rng(seed),
-                start=start,
-                options=self.options.schedule,
-            )
-        except Exception:
-            # An unusable model must not stop the other rooms.
-            _LOGGER.exception("Sampling %s of room %s failed", day, name)
-            schedule = DaySchedule(name, day, ())
-        return PlannedDay(schedule=schedule, seed=seed, start=start)
+        for job, plan in zip(jobs, plans, strict=True):
+            self.plans[job.subentry_id][job.day] = plan
 
     def _points(self, now: datetime) -> list[datetime]:
         tz = self.location.tzinfo
@@ -734,14 +504,16 @@ class Replay(ChangeNotifier):
     async def _async_apply(
         self, moment: datetime, *, force: bool, rooms: Iterable[str] | None = None
     ) -> None:
-        """Act on every included room whose state at `moment` is new."""
+        """Act, all at once, on every included room whose state at `moment` is new."""
+        actions: dict[str, RoomAction] = {}
         for sid in list(rooms if rooms is not None else self.rooms):
             if not self.is_included(sid):
                 continue
             action = self.desired(sid, moment)
-            if not force and action.same_as(self._applied.get(sid)):
-                continue
-            await self._async_act(sid, action, moment)
+            if force or action != self._applied.get(sid):
+                actions[sid] = action
+        if actions:
+            await self._async_act(actions, moment)
 
     # Lights ------------------------------------------------------------
 
@@ -756,97 +528,83 @@ class Replay(ChangeNotifier):
     def _snapshot_light(self, entity_id: str) -> None:
         if entity_id in self.snapshot:
             return
-        state = self.hass.states.get(entity_id)
-        if state is None or state.state not in (STATE_ON, STATE_OFF):
-            return  # nothing known to restore; taken before the next action
-        saved: dict[str, Any] = {"state": state.state}
-        if state.state == STATE_ON:
-            if (brightness := state.attributes.get(ATTR_BRIGHTNESS)) is not None:
-                saved[ATTR_BRIGHTNESS] = brightness
-            mode = state.attributes.get(ATTR_COLOR_MODE)
-            if (attribute := COLOR_ATTRIBUTE.get(str(mode))) is not None and (
-                value := state.attributes.get(attribute)
-            ) is not None:
-                saved[attribute] = (
-                    list(value) if isinstance(value, tuple | list) else value
-                )
-        self.snapshot[entity_id] = saved
+        # Nothing known to restore: taken before the next action.
+        if (saved := snapshot_of(self.hass.states.get(entity_id))) is not None:
+            self.snapshot[entity_id] = saved
 
     async def _async_act(
-        self, sid: str, action: RoomAction, scheduled: datetime
+        self, actions: Mapping[str, RoomAction], scheduled: datetime
     ) -> None:
-        """Switch a room's lights; unreachable lights are skipped and listed."""
-        room = self.rooms[sid]
-        context = Context()
-        targets: list[str] = []
-        for entity_id in room.config.light_entity_ids(self.hass):
-            state = self.hass.states.get(entity_id)
-            if state is None or state.state == STATE_UNAVAILABLE:
-                self._mark_unreachable(entity_id, "unavailable")
-                continue
-            self._snapshot_light(entity_id)
-            targets.append(entity_id)
-        if not targets and not room.config.lights:
-            _LOGGER.debug("Room %s has no lights", room.config.name)
-        results = await asyncio.gather(
-            *(self._async_switch(e, action, context) for e in targets),
-            return_exceptions=True,
+        """Switch rooms' lights at once; unreachable lights are skipped and listed."""
+        calls: dict[str, list[LightCall]] = {}
+        for sid, action in actions.items():
+            room = self.rooms[sid]
+            calls[sid] = []
+            for entity_id in room.config.light_entity_ids(self.hass):
+                state = self.hass.states.get(entity_id)
+                if state is None or state.state == STATE_UNAVAILABLE:
+                    self._mark_unreachable(entity_id, "unavailable")
+                    continue
+                self._snapshot_light(entity_id)
+                calls[sid].append(switch_call(self.hass, entity_id, action))
+            if not room.config.lights:
+                _LOGGER.debug("Room %s has no lights", room.config.name)
+        failures = await async_call_lights(
+            self.hass,
+            [call for room_calls in calls.values() for call in room_calls],
+            Context(),
         )
-        reached: list[str] = []
-        for entity_id, result in zip(targets, results, strict=True):
-            if isinstance(result, asyncio.CancelledError):
-                raise result
-            if isinstance(result, BaseException):
-                self._mark_unreachable(entity_id, str(result) or type(result).__name__)
-            else:
-                self._mark_reachable(entity_id)
-                reached.append(entity_id)
-        self._applied[sid] = action
-        if not reached:
-            return
+        for sid, action in actions.items():
+            self._applied[sid] = action
+            reached: list[LightCall] = []
+            for call in calls[sid]:
+                if (reason := failures[call.entity_id]) is None:
+                    self._mark_reachable(call.entity_id)
+                    reached.append(call)
+                else:
+                    self._mark_unreachable(call.entity_id, reason)
+            if reached:
+                self._log_action(sid, action, reached, scheduled)
+
+    @callback
+    def _log_action(
+        self,
+        sid: str,
+        action: RoomAction,
+        reached: list[LightCall],
+        scheduled: datetime,
+    ) -> None:
+        """Keep the room's last action; tell the logbook what it changed."""
+        room = self.rooms[sid]
+        changed = [call for call in reached if call.changes]
         event = {
             "room": room.config.name,
             "room_id": sid,
-            "entity_ids": reached,
+            "entity_ids": [call.entity_id for call in reached],
             "action": "on" if action.on else "off",
             "level": action.level,
             "brightness_pct": action.brightness_pct,
             "scheduled": scheduled.isoformat(),
         }
         self.last_action = event
-        self.hass.bus.async_fire(EVENT_LIGHT_ACTION, event, context=context)
-
-    async def _async_switch(
-        self, entity_id: str, action: RoomAction, context: Context
-    ) -> None:
-        """Switch one light or switch as `action` says for it."""
-        data: dict[str, Any] = {}
-        service = SERVICE_TURN_OFF
-        pct = action.brightness_of(entity_id)
-        if pct:
-            service = SERVICE_TURN_ON
-            state = self.hass.states.get(entity_id)
-            modes = (
-                None
-                if state is None
-                else state.attributes.get(ATTR_SUPPORTED_COLOR_MODES)
+        if changed:
+            self._fire(
+                event
+                | {
+                    "entity_ids": [call.entity_id for call in changed],
+                    "lights": {
+                        call.entity_id: action.brightness_of(call.entity_id)
+                        if call.on
+                        else 0
+                        for call in changed
+                    },
+                }
             )
-            if entity_id.startswith(f"{LIGHT_DOMAIN}.") and brightness_supported(modes):
-                data[ATTR_BRIGHTNESS_PCT] = pct
-        await self._async_call(entity_id, service, data, context)
 
-    async def _async_call(
-        self, entity_id: str, service: str, data: dict[str, Any], context: Context
-    ) -> None:
-        """Call a light's or switch's service, in its own domain, with a timeout."""
-        async with asyncio.timeout(LIGHT_CALL_TIMEOUT):
-            await self.hass.services.async_call(
-                entity_id.split(".", maxsplit=1)[0],
-                service,
-                data | {ATTR_ENTITY_ID: entity_id},
-                blocking=True,
-                context=context,
-            )
+    @callback
+    def _fire(self, event: dict[str, Any]) -> None:
+        """Fire a logbook event in a context of its own (not "via" a light)."""
+        self.hass.bus.async_fire(EVENT_LIGHT_ACTION, event, context=Context())
 
     @callback
     def _mark_unreachable(self, entity_id: str, reason: str) -> None:
@@ -864,35 +622,27 @@ class Replay(ChangeNotifier):
             _LOGGER.info("Replay reaches %s again", entity_id)
 
     async def _async_restore(self, entity_ids: Iterable[str]) -> None:
-        """Put lights back as they were in the snapshot."""
-        context = Context()
-        calls = []
-        for entity_id in entity_ids:
-            saved = self.snapshot.get(entity_id)
-            if saved is None:
-                continue
-            data = {key: value for key, value in saved.items() if key != "state"} | {
-                ATTR_ENTITY_ID: entity_id
-            }
-            service = (
-                SERVICE_TURN_ON if saved.get("state") == STATE_ON else SERVICE_TURN_OFF
+        """Put lights back as they were in the snapshot, all at once."""
+        calls = [
+            restore_call(self.hass, entity_id, saved)
+            for entity_id in entity_ids
+            if (saved := self.snapshot.get(entity_id)) is not None
+        ]
+        failures = await async_call_lights(self.hass, calls, Context())
+        restored: list[str] = []
+        for call in calls:
+            if (reason := failures[call.entity_id]) is not None:
+                _LOGGER.warning("Restoring %s failed: %s", call.entity_id, reason)
+            elif call.changes:
+                restored.append(call.entity_id)
+        if restored:
+            self._fire(
+                {
+                    "room": self.entry.title,
+                    "entity_ids": restored,
+                    "action": "restore",
+                }
             )
-            if service == SERVICE_TURN_OFF:
-                data = {ATTR_ENTITY_ID: entity_id}
-            calls.append((entity_id, service, data))
-
-        results = await asyncio.gather(
-            *(
-                self._async_call(entity_id, service, data, context)
-                for entity_id, service, data in calls
-            ),
-            return_exceptions=True,
-        )
-        for (entity_id, _service, _data), result in zip(calls, results, strict=True):
-            if isinstance(result, asyncio.CancelledError):
-                raise result
-            if isinstance(result, BaseException):
-                _LOGGER.warning("Restoring %s failed: %s", entity_id, result)
 
     async def _async_stop_locked(self) -> None:
         self.active = False
@@ -906,14 +656,43 @@ class Replay(ChangeNotifier):
 
     # Commands ----------------------------------------------------------
 
-    async def async_turn_on(self, end: datetime | None = None) -> None:
-        """Start replay (until `end`), or change the end if it runs."""
-        if end is not None and end <= dt_util.now():
+    @staticmethod
+    def check_end(end: datetime | None) -> datetime | None:
+        """Return the end in UTC if replay may run until it; else raise.
+
+        The end must be in the future and at most `MAX_REPLAY_DAYS` ahead.
+        """
+        if end is None:
+            return None
+        now = dt_util.utcnow()
+        try:
+            end_utc = dt_util.as_utc(end)
+        except OverflowError:
+            end_utc = None
+        if end_utc is not None and end_utc <= now:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="end_in_past",
                 translation_placeholders={"end": end.isoformat()},
             )
+        if end_utc is None or end_utc > now + timedelta(days=MAX_REPLAY_DAYS):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="end_too_far",
+                translation_placeholders={
+                    "end": end.isoformat(),
+                    "days": str(MAX_REPLAY_DAYS),
+                },
+            )
+        return end_utc
+
+    async def async_turn_on(self, end: datetime | None = None) -> None:
+        """Start replay (until `end`), or change the end if it runs.
+
+        The end is checked before anything changes. Today's plan stays as
+        the calendars show it; only the state of this minute is applied.
+        """
+        end = self.check_end(end)
         async with self._lock:
             self.end = end
             if not self.active:
@@ -921,7 +700,7 @@ class Replay(ChangeNotifier):
                 self._open_period()
                 if self._started:
                     now = self.now()
-                    await self._async_plan(now, resample=[now.date()])
+                    await self._async_plan(now)
                     self._take_snapshot(self.rooms)
                     await self._async_apply(now, force=True)
         await self._store.async_save(self._data_to_store())
@@ -949,6 +728,22 @@ class Replay(ChangeNotifier):
             if self.active:
                 await self._async_stop_locked()
         await self._store.async_save(self._data_to_store())
+        self._after_change()
+
+    async def async_update_options(self, options: ReplayOptions) -> None:
+        """Use new options; a change of the schedule's samples the week anew."""
+        if options == self.options:
+            return
+        resample = options.as_dict() != self.options.as_dict()
+        async with self._lock:
+            self.options = options
+            if resample and self._started:
+                now = self.now()
+                await self._async_plan(now, resample=week(now.date()))
+                if self.active:
+                    await self._async_apply(now, force=False)
+            elif resample:
+                self._options_changed = True
         self._after_change()
 
     async def async_regenerate(self) -> None:

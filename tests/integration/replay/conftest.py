@@ -10,6 +10,7 @@ cover it), so the model stays put.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Generator, Iterator
 from datetime import datetime
 import itertools
@@ -75,6 +76,17 @@ class ReplayTestLight(LightEntity):
         self._attr_brightness = None
         self.calls: list[tuple[datetime, str, dict[str, Any]]] = []
         self.fail = False
+        # Set: every action waits for it (a light that does not answer).
+        self.hang: asyncio.Event | None = None
+        # Set when the light receives an action.
+        self.called = asyncio.Event()
+
+    async def _async_answer(self) -> None:
+        self.called.set()
+        if self.hang is not None:
+            await self.hang.wait()
+        if self.fail:
+            raise HomeAssistantError("the bridge does not answer")
 
     def set_available(self, available: bool) -> None:
         """Make the light (un)available, as a bridge losing it would."""
@@ -83,8 +95,7 @@ class ReplayTestLight(LightEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Turn on (at a brightness if given)."""
-        if self.fail:
-            raise HomeAssistantError("the bridge does not answer")
+        await self._async_answer()
         self.calls.append((dt_util.now(), "on", kwargs))
         self._attr_is_on = True
         if ColorMode.BRIGHTNESS in self.supported_color_modes:
@@ -93,8 +104,7 @@ class ReplayTestLight(LightEntity):
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn off."""
-        if self.fail:
-            raise HomeAssistantError("the bridge does not answer")
+        await self._async_answer()
         self.calls.append((dt_util.now(), "off", kwargs))
         self._attr_is_on = False
         self.async_write_ha_state()
@@ -112,7 +122,7 @@ def fixed_seeds() -> Generator[None]:
     """Seeds from a counter instead of the operating system: repeatable days."""
     counter: Iterator[int] = itertools.count(1002)
     with patch(
-        "custom_components.lighting_replay.replay.secrets.randbits",
+        "custom_components.lighting_replay.plan.secrets.randbits",
         side_effect=lambda _bits: next(counter),
     ):
         yield
