@@ -177,15 +177,17 @@ class Simulation:
         for room, (stamps, lux) in simulate_household(
             location, self.start, self.days, seed=seed
         ).items():
-            # A lost reading is a missing row, as in the capture files.
+            # A lost reading is a missing row, as in the capture files; times
+            # in milliseconds and lux with 3 decimals, as sensors report them
+            # (and short enough that text gives back the very same numbers).
             sent = np.isfinite(stamps) & np.isfinite(lux)
             frames.append(
                 pd.DataFrame(
                     {
                         "home": home,
                         "room": room,
-                        "timestamp": stamps[sent],
-                        "value": lux[sent],
+                        "timestamp": np.round(stamps[sent], 3),
+                        "value": np.round(lux[sent], 3),
                     }
                 )
             )

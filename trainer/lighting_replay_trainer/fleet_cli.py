@@ -185,6 +185,9 @@ def cmd_fleet_simulate(args: argparse.Namespace) -> int:
             str(readings),
             args.format,
         )
+    # Hadoop's checksum files would only make an edited file unreadable.
+    for checksum in readings.rglob(".*.crc"):
+        checksum.unlink()
     table = folder / f"homes.{args.format}"
     homes = homes.drop(columns="seed")
     if args.format == "csv":
