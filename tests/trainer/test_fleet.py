@@ -49,6 +49,7 @@ from lighting_replay_trainer.spark import (
     find_java,
     java_major,
     package_zip,
+    read_readings,
     spark_session,
 )
 
@@ -342,6 +343,26 @@ def test_parquet_and_plain_csv_fleets_train_alike(
         assert (
             without_training_time(HomeModel.load(model_path(folder, home))) == expected
         )
+
+
+def test_timestamps_of_a_timestamp_type_become_epoch_seconds(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    seconds = [1709800000.5, 1709800060.25]
+    utc = pd.to_datetime(seconds, unit="s", utc=True)
+    frame = pd.DataFrame({"home": [7, 7], "room": "hall", "value": [1.0, 2.0]})
+    # Spark reads Parquet timestamps of micro- or milliseconds, not nanoseconds.
+    frame.assign(timestamp=utc).to_parquet(
+        tmp_path / "aware.parquet", coerce_timestamps="us"
+    )
+    frame.assign(timestamp=utc.tz_localize(None)).to_parquet(
+        tmp_path / "naive.parquet", coerce_timestamps="ms"
+    )
+    for name in ("aware.parquet", "naive.parquet"):
+        rows = read_readings(spark, str(tmp_path / name)).toPandas()
+        assert list(rows.columns) == ["home", "room", "timestamp", "value"]
+        assert list(rows["home"]) == ["7", "7"]
+        assert list(rows["timestamp"]) == seconds
 
 
 def test_readings_without_a_needed_column_are_one_error(

@@ -385,15 +385,14 @@ class TrainingTally:
     trained: int = 0
     rooms: int = 0
     rows_skipped: int = 0
+    not_trained: int = 0
     seconds: float = 0.0
-    not_trained: list[tuple[str, str]] = field(default_factory=list)
-    """(home, reason) of every home without a model."""
 
     def line(self, folder: Path, wall_seconds: float) -> str:
         """Return the summary line of the run."""
         return (
             f"fleet: {self.homes} homes, {self.trained} trained ({self.rooms} rooms),"
-            f" {len(self.not_trained)} not trained, {self.rows_skipped} rows skipped;"
+            f" {self.not_trained} not trained, {self.rows_skipped} rows skipped;"
             f" models and {REPORT_FILE} in {folder}; {wall_seconds:.1f} s"
             f" ({self.seconds:.1f} s of training summed over the homes)"
         )
@@ -409,7 +408,7 @@ def save_training(results: Iterable[Mapping[str, Any]], folder: Path) -> Trainin
     with (folder / REPORT_FILE).open("w", newline="", encoding="utf-8") as handle:
         report = csv.writer(handle, lineterminator="\n")
         report.writerow(REPORT_COLUMNS)
-        for result in sorted(results, key=lambda r: str(r["home"] or "")):
+        for result in results:
             report.writerow(
                 [
                     "" if result[c] is None else _report_value(result[c])
@@ -420,15 +419,12 @@ def save_training(results: Iterable[Mapping[str, Any]], folder: Path) -> Trainin
             tally.rows_skipped += int(result["rows_skipped"])
             tally.seconds += float(result["seconds"])
             home = result["home"]
-            if home is None:
-                tally.not_trained.append(("", str(result["reason"])))
-                continue
-            target = model_path(folder, home)
             if result["model"] is None:
-                tally.not_trained.append((home, str(result["reason"])))
-                target.unlink(missing_ok=True)
+                tally.not_trained += 1
+                if home is not None:
+                    model_path(folder, home).unlink(missing_ok=True)
                 continue
-            target.write_text(result["model"], encoding="utf-8")
+            model_path(folder, home).write_text(result["model"], encoding="utf-8")
             tally.trained += 1
             tally.rooms += int(result["rooms"])
     return tally
@@ -513,14 +509,14 @@ class HomeEvaluation:
                 )
                 continue
             for method in METHODS:
-                scores = room["methods"][method] or {}
+                scores = room["methods"][method]
                 out.append(
                     {
                         "home": home,
                         "room": room["room"],
                         "method": method,
                         "days": n_days,
-                        **scores,
+                        **(scores or {"reason": "no day to compare with"}),
                     }
                 )
         return out

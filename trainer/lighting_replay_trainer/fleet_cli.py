@@ -225,10 +225,11 @@ def cmd_fleet_train(args: argparse.Namespace) -> int:
             read_homes(spark, homes_path),
             training,
         )
+    results.sort(key=lambda r: str(r["home"] or ""))
     tally = save_training(results, folder)
     noted = [
         f"home {r['home'] or '(none)'} {r['status']}: {r['reason']}"
-        for r in sorted(results, key=lambda r: str(r["home"] or ""))
+        for r in results
         if r["reason"]
     ]
     _report_homes(noted, str(folder / REPORT_FILE))

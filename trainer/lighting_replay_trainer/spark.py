@@ -214,8 +214,9 @@ def read_table(
     from pyspark.sql import functions as sf  # noqa: PLC0415
     from pyspark.sql.types import TimestampNTZType, TimestampType  # noqa: PLC0415
 
-    reader = spark.read.format(fmt or dataset_format(path))
-    if (fmt or dataset_format(path)) == "csv":
+    chosen = fmt or dataset_format(path)
+    reader = spark.read.format(chosen)
+    if chosen == "csv":
         reader = reader.option("header", "true")
     frame = reader.load(path)
     missing = [c for c in columns if c not in frame.columns]
@@ -224,14 +225,16 @@ def read_table(
             f"{path}: no column {', '.join(missing)}"
             f" (has {', '.join(frame.columns)}; needs {', '.join(columns)})"
         )
-    picked = [sf.col(c) for c in columns]
+    picked = {c: sf.col(c) for c in columns}
+    # Home ids are text, even where a file stores them as numbers.
+    picked["home"] = picked["home"].cast("string")
     if "timestamp" in columns and isinstance(
         frame.schema["timestamp"].dataType, TimestampType | TimestampNTZType
     ):
-        seconds = sf.unix_micros(sf.col("timestamp").cast("timestamp")) / 1_000_000
-        picked[columns.index("timestamp")] = seconds.alias("timestamp")
-    picked[0] = picked[0].cast("string").alias(columns[0])
-    return frame.select(*picked)
+        # A timestamp without a time zone is taken as UTC (the session's zone).
+        instant = sf.col("timestamp").cast("timestamp")
+        picked["timestamp"] = sf.unix_micros(instant) / 1_000_000
+    return frame.select(*(column.alias(name) for name, column in picked.items()))
 
 
 def read_readings(spark: SparkSession, path: str, fmt: str | None = None) -> DataFrame:
