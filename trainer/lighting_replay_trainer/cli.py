@@ -1,6 +1,7 @@
 """The `lighting-replay` command: train, generate, evaluate, plot, play, capture, demo.
 
-Every subcommand works offline on files except `play` (a Hue bridge) and
+`fleet` (many homes on Apache Spark) lives in `fleet_cli.py`. Every
+subcommand works offline on files except `play` (a Hue bridge) and
 `capture` (an MQTT broker). Errors the user can fix (a missing file, a bad
 option, a corrupted model) end the command with one line on stderr and exit
 code 2; Ctrl-C ends it with code 130.
