@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import contextlib
-from contextlib import redirect_stderr, redirect_stdout
 import csv
 from dataclasses import dataclass
 import io
@@ -77,7 +76,7 @@ class Run:
 def run(argv: list[str]) -> Run:
     """Run the command, capturing what it prints (usable in session fixtures)."""
     out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(argv)
     return Run(code, out.getvalue(), err.getvalue())
 
