@@ -21,7 +21,7 @@ from lighting_replay_engine.zones import Zone
 from lighting_replay_trainer.cli import build_parser, main
 from lighting_replay_trainer.sources import read_csv
 
-COMMANDS = ["train", "generate", "evaluate", "plot", "play", "capture", "demo"]
+COMMANDS = ["train", "generate", "evaluate", "plot", "play", "capture", "demo", "fleet"]
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,6 +1,7 @@
 """The `lighting-replay` command: train, generate, evaluate, plot, play, capture, demo.
 
-Every subcommand works offline on files except `play` (a Hue bridge) and
+`fleet` (many homes on Apache Spark) lives in `fleet_cli.py`. Every
+subcommand works offline on files except `play` (a Hue bridge) and
 `capture` (an MQTT broker). Errors the user can fix (a missing file, a bad
 option, a corrupted model) end the command with one line on stderr and exit
 code 2; Ctrl-C ends it with code 130.
@@ -821,73 +822,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rooms(p)
     _add_location(p, required=True)
     p.add_argument("-o", "--output", required=True, metavar="MODEL.json")
-    group = p.add_argument_group("training")
-    defaults = TrainingOptions()
-    group.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="engine",
-        help="HMM fitting: the built-in one or hmmlearn (default %(default)s)",
-    )
-    group.add_argument(
-        "--levels",
-        type=_positive,
-        default=defaults.n_levels,
-        help="light levels found by K-Means (default %(default)s)",
-    )
-    group.add_argument(
-        "--states",
-        type=_states,
-        default=defaults.n_states,
-        metavar="N|MIN-MAX|bic",
-        help="hidden states per zone; a range or bic picks by BIC (default 5)",
-    )
-    group.add_argument(
-        "--on-level",
-        action="append",
-        metavar="[ROOM=]LEVEL",
-        help="the lamp counts as on from this level (default: found after dark);"
-        " per room with ROOM=LEVEL",
-    )
-    group.add_argument(
-        "--restarts",
-        type=_positive,
-        default=defaults.n_restarts,
-        help="random restarts per fit (default %(default)s)",
-    )
-    group.add_argument(
-        "--iterations",
-        type=_positive,
-        default=defaults.n_iter,
-        help="most EM iterations per fit (default %(default)s)",
-    )
-    group.add_argument(
-        "--daylight",
-        choices=DAYLIGHT_RULES,
-        default=defaults.daylight,
-        help="what a bright minute while the sun is up counts as: after_dark"
-        " ignores daylight minutes, unknown ignores bright ones, off counts them"
-        " off, keep counts them on (default %(default)s)",
-    )
-    group.add_argument(
-        "--levels-from",
-        choices=LEVELS_FROM,
-        default=defaults.levels_from,
-        help="readings the light levels are fitted to: after_dark (the lamps"
-        " alone) or all, daylight too (default %(default)s)",
-    )
-    group.add_argument("--seed", type=int, default=defaults.seed)
-    group.add_argument(
-        "--min-days",
-        type=_number,
-        default=defaults.min_days,
-        help="least days of data for a room (default %(default)s)",
-    )
-    group.add_argument(
-        "--since", type=_day, metavar="YYYY-MM-DD", help="first day used"
-    )
-    group.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="last day used")
-    _add_series(p)
+    _add_training(p)
     p.set_defaults(func=cmd_train)
 
     # generate
@@ -1100,7 +1035,83 @@ def build_parser() -> argparse.ArgumentParser:
         longitude=-122.04,
         timezone="America/Los_Angeles",
     )
+
+    # fleet: its module uses this one's helpers, so it is imported here.
+    from .fleet_cli import add_fleet_parser  # noqa: PLC0415
+
+    add_fleet_parser(commands)
     return parser
+
+
+def _add_training(p: argparse.ArgumentParser) -> None:
+    """Add the options of the engine's `TrainingOptions` (train, fleet train)."""
+    group = p.add_argument_group("training")
+    defaults = TrainingOptions()
+    group.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="engine",
+        help="HMM fitting: the built-in one or hmmlearn (default %(default)s)",
+    )
+    group.add_argument(
+        "--levels",
+        type=_positive,
+        default=defaults.n_levels,
+        help="light levels found by K-Means (default %(default)s)",
+    )
+    group.add_argument(
+        "--states",
+        type=_states,
+        default=defaults.n_states,
+        metavar="N|MIN-MAX|bic",
+        help="hidden states per zone; a range or bic picks by BIC (default 5)",
+    )
+    group.add_argument(
+        "--on-level",
+        action="append",
+        metavar="[ROOM=]LEVEL",
+        help="the lamp counts as on from this level (default: found after dark);"
+        " per room with ROOM=LEVEL",
+    )
+    group.add_argument(
+        "--restarts",
+        type=_positive,
+        default=defaults.n_restarts,
+        help="random restarts per fit (default %(default)s)",
+    )
+    group.add_argument(
+        "--iterations",
+        type=_positive,
+        default=defaults.n_iter,
+        help="most EM iterations per fit (default %(default)s)",
+    )
+    group.add_argument(
+        "--daylight",
+        choices=DAYLIGHT_RULES,
+        default=defaults.daylight,
+        help="what a bright minute while the sun is up counts as: after_dark"
+        " ignores daylight minutes, unknown ignores bright ones, off counts them"
+        " off, keep counts them on (default %(default)s)",
+    )
+    group.add_argument(
+        "--levels-from",
+        choices=LEVELS_FROM,
+        default=defaults.levels_from,
+        help="readings the light levels are fitted to: after_dark (the lamps"
+        " alone) or all, daylight too (default %(default)s)",
+    )
+    group.add_argument("--seed", type=int, default=defaults.seed)
+    group.add_argument(
+        "--min-days",
+        type=_number,
+        default=defaults.min_days,
+        help="least days of data for a room (default %(default)s)",
+    )
+    group.add_argument(
+        "--since", type=_day, metavar="YYYY-MM-DD", help="first day used"
+    )
+    group.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="last day used")
+    _add_series(p)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
