@@ -25,7 +25,8 @@ from .data import (
 )
 from .engine.zones import Location
 from .learning import Learning, async_remove_storage
-from .replay import Replay, ReplayOptions, async_remove_replay_storage
+from .options import ReplayOptions
+from .replay import Replay, async_remove_replay_storage
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [

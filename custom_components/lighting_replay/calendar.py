@@ -1,14 +1,18 @@
-"""Calendars of the replay: each room's planned "lights on" and the home's.
+"""Calendars of the replay: each room's planned "lights on", and the home's days.
 
-Events are the intervals of the very `DaySchedule` objects the replay runner
-executes (yesterday to a week ahead), so the calendar shows what the
-lights will do. Rooms left out of replay show no events.
+A room's events are the intervals of the very `DaySchedule` objects the
+replay runner executes (yesterday to a week ahead), so the calendar shows
+what the lights will do, in words ("bright, 70 %"; for a scene, each light
+with its brightness). The home's calendar does not repeat them: it has one
+event per day, from the first light on to the last off, naming the rooms and
+listing their periods. Rooms left out of replay show no events.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 
 from homeassistant.components.calendar import (
     CalendarEntity,
@@ -27,7 +31,8 @@ from .entity import (
     LightingReplayRoomScheduleEntity,
     async_add_room_entities,
 )
-from .replay import Replay, brightness_for_level
+from .lights import describe_action
+from .replay import Replay
 
 # Calendars only read schedules held in memory.
 PARALLEL_UPDATES = 0
@@ -44,39 +49,96 @@ class _RoomInterval:
     interval: Interval
 
 
+def _name_of(hass: HomeAssistant, entity_id: str) -> str:
+    """Return a light's name as the user sees it."""
+    state = hass.states.get(entity_id)
+    return entity_id if state is None else state.name
+
+
+def _description(replay: Replay, item: _RoomInterval) -> str:
+    """Return what a room's lights do during an interval, in words."""
+    action = replay.action_of(item.subentry_id, item.interval)
+    return describe_action(action, partial(_name_of, replay.hass))
+
+
 def _event(replay: Replay, item: _RoomInterval) -> CalendarEvent:
     """Return the calendar event of a room's interval."""
     room = replay.rooms[item.subentry_id]
     interval = item.interval
-    level = interval.level
     return CalendarEvent(
         start=interval.start,
         end=interval.end,
         summary=room.config.name,
-        description=f"Level {level}, {brightness_for_level(room, level)} %",
+        description=_description(replay, item),
         uid=f"{item.subentry_id}-{interval.start.isoformat()}",
     )
 
 
-def _events(
+def _items(
     replay: Replay, subentry_ids: list[str], start: datetime, end: datetime
-) -> list[CalendarEvent]:
+) -> list[_RoomInterval]:
     items = [
         _RoomInterval(sid, interval)
         for sid in subentry_ids
         for interval in replay.intervals(sid, start, end)
     ]
     items.sort(key=lambda item: (item.interval.start, item.subentry_id))
-    return [_event(replay, item) for item in items]
+    return items
 
 
-def _current_or_next(replay: Replay, subentry_ids: list[str]) -> CalendarEvent | None:
+def _events(
+    replay: Replay, subentry_ids: list[str], start: datetime, end: datetime
+) -> list[CalendarEvent]:
+    return [_event(replay, item) for item in _items(replay, subentry_ids, start, end)]
+
+
+def _day_events(replay: Replay, start: datetime, end: datetime) -> list[CalendarEvent]:
+    """Return the home's days: one event per day from the first light to the last.
+
+    The rooms' own calendars hold each interval; the home's calendar sums a
+    day up (which rooms, when, how bright), so no interval shows twice.
+    """
+    margin = timedelta(days=2)
+    days: dict[date, list[_RoomInterval]] = {}
+    for item in _items(replay, list(replay.rooms), start - margin, end + margin):
+        days.setdefault(item.interval.start.date(), []).append(item)
+    events: list[CalendarEvent] = []
+    for day, items in sorted(days.items()):
+        first = min(item.interval.start for item in items)
+        last = max(item.interval.end for item in items)
+        if not (
+            dt_util.as_utc(first) < dt_util.as_utc(end)
+            and dt_util.as_utc(last) > dt_util.as_utc(start)
+        ):
+            continue
+        rooms = list(
+            dict.fromkeys(replay.rooms[i.subentry_id].config.name for i in items)
+        )
+        lines = [
+            f"{replay.rooms[i.subentry_id].config.name} "
+            f"{i.interval.start:%H:%M} to {i.interval.end:%H:%M}: {_description(replay, i)}"
+            for i in items
+        ]
+        events.append(
+            CalendarEvent(
+                start=first,
+                end=last,
+                summary=", ".join(rooms),
+                description="\n".join(lines),
+                uid=f"{replay.entry.entry_id}-{day.isoformat()}",
+            )
+        )
+    return events
+
+
+def _current_or_next(events: list[CalendarEvent]) -> CalendarEvent | None:
+    return events[0] if events else None
+
+
+def _upcoming() -> tuple[datetime, datetime]:
     now = dt_util.now()
     # Replay plans at most until the end of the week ahead.
-    upcoming = _events(
-        replay, subentry_ids, now, now + timedelta(days=PLAN_DAYS_AHEAD + 1)
-    )
-    return upcoming[0] if upcoming else None
+    return now, now + timedelta(days=PLAN_DAYS_AHEAD + 1)
 
 
 async def async_setup_entry(
@@ -101,13 +163,13 @@ class HomeReplayCalendar(LightingReplayHomeEntity, CalendarEntity):
     @property
     def event(self) -> CalendarEvent | None:
         """Return the current or next event."""
-        return _current_or_next(self.replay, list(self.replay.rooms))
+        return _current_or_next(_day_events(self.replay, *_upcoming()))
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
         """Return the events between two moments."""
-        return _events(self.replay, list(self.replay.rooms), start_date, end_date)
+        return _day_events(self.replay, start_date, end_date)
 
 
 class RoomReplayCalendar(LightingReplayRoomScheduleEntity, CalendarEntity):
@@ -116,7 +178,9 @@ class RoomReplayCalendar(LightingReplayRoomScheduleEntity, CalendarEntity):
     @property
     def event(self) -> CalendarEvent | None:
         """Return the current or next event."""
-        return _current_or_next(self.replay, [self.room.subentry_id])
+        return _current_or_next(
+            _events(self.replay, [self.room.subentry_id], *_upcoming())
+        )
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime

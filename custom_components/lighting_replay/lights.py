@@ -11,7 +11,7 @@ restore that did not happen) and logs it once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,30 @@ class LightCall:
     def on(self) -> bool:
         """Return whether the call turns the light on."""
         return self.service == SERVICE_TURN_ON
+
+
+def brightness_words(pct: int | None) -> str:
+    """Return a brightness in words with its percentage ("dim, 30 %")."""
+    if pct is None:
+        return "on"
+    word = "full" if pct >= 95 else "bright" if pct >= 50 else "dim"
+    return f"{word}, {pct} %"
+
+
+def describe_action(action: RoomAction, name_of: Callable[[str], str]) -> str:
+    """Return what an action does to a room's lights, in words.
+
+    A scene names each light with its brightness; otherwise the room's
+    brightness is said in words.
+    """
+    if not action.on:
+        return "off"
+    if not action.scene:
+        return brightness_words(action.brightness_pct)
+    return ", ".join(
+        f"{name_of(entity_id)} {f'{pct} %' if pct else 'off'}"
+        for entity_id, pct in action.scene
+    )
 
 
 def snapshot_of(state: State | None) -> dict[str, Any] | None:

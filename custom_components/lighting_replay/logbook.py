@@ -1,11 +1,18 @@
-"""Logbook descriptions of the replay's light actions."""
+"""Logbook descriptions of the replay's light actions.
+
+The runner fires `EVENT_LIGHT_ACTION` only for lights an action changed (a
+lamp already off is not "turned off" again) and when stopping put lights
+back as they were. Entries carry the integration's icon and a context of
+their own, so they never read "via Light".
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_ICON,
     LOGBOOK_ENTRY_MESSAGE,
     LOGBOOK_ENTRY_NAME,
 )
@@ -13,21 +20,43 @@ from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_LIGHT_ACTION
 
+# The replay switch's icon.
+LOGBOOK_ICON = "mdi:home-lightbulb-outline"
 
-@callback
-def describe_light_action(event: Event) -> dict[str, str]:
+
+def _lights_text(
+    hass: HomeAssistant, entity_ids: list[str], brightness: Mapping[str, Any]
+) -> str:
+    def name(entity_id: str) -> str:
+        state = hass.states.get(entity_id)
+        return entity_id if state is None else state.name
+
+    return ", ".join(
+        f"{name(e)} at {pct} %"
+        if isinstance(pct := brightness.get(e), int) and pct
+        else name(e)
+        for e in entity_ids
+    )
+
+
+def describe_light_action(hass: HomeAssistant, event: Event) -> dict[str, str]:
     """Describe one light action of the replay."""
     data = event.data
-    lights = ", ".join(data.get("entity_ids", []))
-    if data.get("action") == "on":
-        brightness = data.get("brightness_pct")
-        at = "" if brightness is None else f" at {brightness} %"
-        message = f"replay turned on {lights}{at}"
+    entity_ids = [str(e) for e in data.get("entity_ids", [])]
+    action = data.get("action")
+    if action == "on":
+        pct = data.get("brightness_pct")
+        brightness = data.get("lights") or dict.fromkeys(entity_ids, pct)
+        message = f"replay turned on {_lights_text(hass, entity_ids, brightness)}"
+    elif action == "restore":
+        lights = _lights_text(hass, entity_ids, {})
+        message = f"replay stopped and put back {lights} as they were"
     else:
-        message = f"replay turned off {lights}"
+        message = f"replay turned off {_lights_text(hass, entity_ids, {})}"
     return {
         LOGBOOK_ENTRY_NAME: str(data.get("room", "Lighting Replay")),
         LOGBOOK_ENTRY_MESSAGE: message,
+        LOGBOOK_ENTRY_ICON: LOGBOOK_ICON,
     }
 
 
@@ -37,4 +66,9 @@ def async_describe_events(
     async_describe_event: Callable[[str, str, Callable[[Event], dict[str, Any]]], None],
 ) -> None:
     """Describe the replay's events in the logbook."""
-    async_describe_event(DOMAIN, EVENT_LIGHT_ACTION, describe_light_action)
+
+    @callback
+    def describe(event: Event) -> dict[str, str]:
+        return describe_light_action(hass, event)
+
+    async_describe_event(DOMAIN, EVENT_LIGHT_ACTION, describe)

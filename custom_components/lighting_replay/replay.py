@@ -193,6 +193,10 @@ class Replay(ChangeNotifier):
         interval = None if plan is None else plan.schedule.state_at(moment)
         if interval is None:
             return RoomAction(on=False)
+        return self.action_of(subentry_id, interval)
+
+    def action_of(self, subentry_id: str, interval: Interval) -> RoomAction:
+        """Return what a room's lights are during one of its planned intervals."""
         room = self.rooms[subentry_id]
         scene: tuple[tuple[str, int], ...] = ()
         if interval.scene is not None and room.model is not None:

@@ -24,7 +24,7 @@ from .entity import (
     LightingReplayRoomScheduleEntity,
     async_add_room_entities,
 )
-from .replay import brightness_for_level
+from .plan import brightness_for_level
 
 # Entities only show state held in memory: no polling, no I/O.
 PARALLEL_UPDATES = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from unittest.mock import patch
 
@@ -17,6 +17,12 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.lighting_replay.const import PLAN_DAYS_AHEAD
 from custom_components.lighting_replay.engine.model import RoomModel
 from custom_components.lighting_replay.engine.schedule import Interval
+from custom_components.lighting_replay.lights import (
+    RoomAction,
+    brightness_words,
+    describe_action,
+)
+from custom_components.lighting_replay.plan import brightness_for_level
 from custom_components.lighting_replay.replay import Replay, room_changes
 from integration.conftest import ROOM_SUBENTRY_ID
 
@@ -32,6 +38,46 @@ from .conftest import (
     async_setup_running_replay,
     entity_snapshot,
 )
+
+
+def home_days(replay: Replay, intervals: list[Interval]) -> list[dict[str, Any]]:
+    """Return the home calendar's events of a room's intervals: one per day."""
+    days: dict[date, list[Interval]] = {}
+    for iv in intervals:
+        days.setdefault(iv.start.date(), []).append(iv)
+    room = replay.rooms[ROOM_SUBENTRY_ID]
+    return [
+        {
+            "start": day_ivs[0].start.isoformat(),
+            "end": max(iv.end for iv in day_ivs).isoformat(),
+            "summary": "Living room",
+            "description": "\n".join(
+                f"Living room {iv.start:%H:%M} to {iv.end:%H:%M}: "
+                f"{brightness_words(brightness_for_level(room, iv.level))}"
+                for iv in day_ivs
+            ),
+        }
+        for day_ivs in days.values()
+    ]
+
+
+def test_scene_descriptions_name_each_light() -> None:
+    """A scene says which lights are on at what brightness; a level, how bright."""
+    names = {LAMP: "Lamp", "light.bulb": "Bulb"}.__getitem__
+    scene = RoomAction(
+        on=True, level=2, brightness_pct=60, scene=((LAMP, 40), ("light.bulb", 0))
+    )
+    assert describe_action(scene, names) == "Lamp 40 %, Bulb off"
+    assert describe_action(RoomAction(on=True, brightness_pct=20), names) == (
+        "dim, 20 %"
+    )
+    assert describe_action(RoomAction(on=True, brightness_pct=70), names) == (
+        "bright, 70 %"
+    )
+    assert describe_action(RoomAction(on=True, brightness_pct=100), names) == (
+        "full, 100 %"
+    )
+    assert describe_action(RoomAction(on=False), names) == "off"
 
 
 def room_intervals(replay: Replay) -> list[Interval]:
@@ -86,8 +132,20 @@ async def test_calendar_shows_what_the_lights_do(
         for e in events
     ] == [(iv.start, iv.end) for iv in intervals]
     assert all(e["summary"] == "Living room" for e in events)
-    # The home calendar shows every room taking part.
-    assert await get_events(hass, HOME_CALENDAR, START, until) == events
+    # Each event says in words how bright the room is.
+    room = replay.rooms[ROOM_SUBENTRY_ID]
+    assert [e["description"] for e in events] == [
+        brightness_words(brightness_for_level(room, iv.level)) for iv in intervals
+    ]
+    assert {e["description"].split(",")[0] for e in events} <= {
+        "dim",
+        "bright",
+        "full",
+    }
+    # The home calendar sums each day up instead of repeating the intervals.
+    assert await get_events(hass, HOME_CALENDAR, START, until) == home_days(
+        replay, intervals
+    )
 
     # The calendar turns on while the lamp is on.
     first = intervals[0]
@@ -144,11 +202,15 @@ async def test_calendar_entities(
     freezer.move_to(START)
     with patch("custom_components.lighting_replay.PLATFORMS", [Platform.CALENDAR]):
         replay = await async_setup_replay(hass, mock_config_entry, room_model)
-    first = room_intervals(replay)[0]
-    for entity_id in (ROOM_CALENDAR, HOME_CALENDAR):
+    intervals = room_intervals(replay)
+    first = intervals[0]
+    last_of_day = max(
+        iv.end for iv in intervals if iv.start.date() == first.start.date()
+    )
+    for entity_id, end in ((ROOM_CALENDAR, first.end), (HOME_CALENDAR, last_of_day)):
         attributes = hass.states.get(entity_id).attributes  # type: ignore[union-attr]
         assert attributes["start_time"] == first.start.strftime("%Y-%m-%d %H:%M:%S")
-        assert attributes["end_time"] == first.end.strftime("%Y-%m-%d %H:%M:%S")
+        assert attributes["end_time"] == end.strftime("%Y-%m-%d %H:%M:%S")
     assert (
         entity_snapshot(
             hass,

@@ -7,7 +7,7 @@ from datetime import time
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -21,13 +21,8 @@ from custom_components.lighting_replay.const import (
     CONF_WINDOW_START,
     DEFAULT_JITTER_MINUTES,
     DEFAULT_MIN_ON_MINUTES,
-    EVENT_LIGHT_ACTION,
 )
 from custom_components.lighting_replay.engine.model import RoomModel
-from custom_components.lighting_replay.logbook import (
-    async_describe_events,
-    describe_light_action,
-)
 from custom_components.lighting_replay.replay import ReplayOptions, week
 from integration.conftest import ROOM_SUBENTRY_ID
 
@@ -140,34 +135,3 @@ def test_bad_options_fall_back(caplog: pytest.LogCaptureFixture) -> None:
     assert options.restore is True
     assert "window_start" in caplog.text
     assert "min_on_minutes" in caplog.text
-
-
-async def test_logbook_describes_light_actions(hass: HomeAssistant) -> None:
-    """The logbook tells which lights replay switched, and how."""
-    described: list[tuple[str, str]] = []
-    async_describe_events(
-        hass, lambda domain, event_type, _fn: described.append((domain, event_type))
-    )
-    assert described == [("lighting_replay", EVENT_LIGHT_ACTION)]
-    on = describe_light_action(
-        Event(
-            EVENT_LIGHT_ACTION,
-            {
-                "room": "Living room",
-                "entity_ids": [LAMP],
-                "action": "on",
-                "brightness_pct": 39,
-            },
-        )
-    )
-    assert on == {
-        "name": "Living room",
-        "message": f"replay turned on {LAMP} at 39 %",
-    }
-    off = describe_light_action(
-        Event(
-            EVENT_LIGHT_ACTION,
-            {"room": "Living room", "entity_ids": [LAMP], "action": "off"},
-        )
-    )
-    assert off["message"] == f"replay turned off {LAMP}"
