@@ -8,6 +8,7 @@ archives up to date and train in the background (never on the event loop).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 import logging
 
 from homeassistant.const import Platform
@@ -20,6 +21,7 @@ from .data import (
     HomeSettings,
     LightingReplayConfigEntry,
     LightingReplayData,
+    RoomConfig,
     RoomState,
     room_configs,
 )
@@ -80,16 +82,39 @@ async def async_setup_entry(
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     learning.async_start()
     replay.async_start()
-    # Rooms are added, changed and removed as subentries: set up again.
-    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    entry.async_on_unload(
+        entry.add_update_listener(
+            _update_listener(entry.title, settings, room_configs(entry))
+        )
+    )
     return True
 
 
-async def _async_update_listener(
-    hass: HomeAssistant, entry: LightingReplayConfigEntry
-) -> None:
-    """Reload after a room (subentry) or the home settings changed."""
-    hass.config_entries.async_schedule_reload(entry.entry_id)
+def _update_listener(
+    title: str, settings: HomeSettings, rooms: dict[str, RoomConfig]
+) -> Callable[[HomeAssistant, LightingReplayConfigEntry], Awaitable[None]]:
+    """Return the listener of the entry's changes, knowing what it was set up with.
+
+    Replay options are applied to the running replay (no reload, so no entity
+    goes unavailable); a room (subentry) added, changed or removed, or other
+    home settings, set the entry up again.
+    """
+
+    async def async_update_listener(
+        hass: HomeAssistant, entry: LightingReplayConfigEntry
+    ) -> None:
+        if (
+            entry.title == title
+            and HomeSettings.from_entry_data(entry.data) == settings
+            and room_configs(entry) == rooms
+        ):
+            await entry.runtime_data.replay.async_update_options(
+                ReplayOptions.from_options(entry.options)
+            )
+            return
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    return async_update_listener
 
 
 async def async_unload_entry(
