@@ -97,6 +97,20 @@ class IncludeInReplaySwitch(LightingReplayRoomScheduleEntity, SwitchEntity):
         """Return whether the room takes part."""
         return self.replay.is_included(self.room.subentry_id)
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return what the room uses: the lights replay switches, its lux sensor.
+
+        Shown on the room's page, so the user sees which entities the room
+        was set up with (renamed entities are followed).
+        """
+        config = self.room.config
+        return {
+            "lights": config.light_entity_ids(self.hass),
+            "lux_sensor": config.lux_entity_id(self.hass),
+            "learn_from": config.learn_from.value,
+        }
+
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Include the room."""
         await self.replay.async_set_included(self.room.subentry_id, True)

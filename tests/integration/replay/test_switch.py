@@ -16,7 +16,9 @@ from custom_components.lighting_replay.engine.model import RoomModel
 from integration.conftest import ROOM_SUBENTRY_ID
 
 from .conftest import (
+    BULB,
     INCLUDE,
+    LAMP,
     START,
     SWITCH,
     ReplayTestLight,
@@ -93,3 +95,26 @@ async def test_switch_turns_replay_on_and_off(
     )
     assert not mock_config_entry.runtime_data.replay.active
     assert hass.states.get(SWITCH).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_room_shows_what_it_uses(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    room_model: RoomModel,
+    replay_lights: dict[str, ReplayTestLight],
+    lux_sensor: er.RegistryEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The room's include switch lists its lights and lux sensor, renames followed."""
+    await async_setup_replay(hass, mock_config_entry, room_model)
+    attributes = hass.states.get(INCLUDE).attributes  # type: ignore[union-attr]
+    assert attributes["lights"] == [LAMP, BULB]
+    assert attributes["lux_sensor"] == lux_sensor.entity_id
+    assert attributes["learn_from"] == "lux"
+
+    entity_registry.async_update_entity(LAMP, new_entity_id="light.reading_lamp")
+    await hass.async_block_till_done()
+    mock_config_entry.runtime_data.replay.async_update_listeners()
+    await hass.async_block_till_done()
+    attributes = hass.states.get(INCLUDE).attributes  # type: ignore[union-attr]
+    assert attributes["lights"] == ["light.reading_lamp", BULB]
