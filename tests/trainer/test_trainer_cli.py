@@ -18,7 +18,8 @@ from lighting_replay_engine.model import HomeModel
 from lighting_replay_engine.simulate import DEFAULT_ROOMS
 from lighting_replay_engine.training import TrainingOptions, prepare_room
 from lighting_replay_engine.zones import Zone
-from lighting_replay_trainer.cli import build_parser, main
+from lighting_replay_trainer.cli import main
+from lighting_replay_trainer.parser import build_parser
 from lighting_replay_trainer.sources import read_csv
 
 COMMANDS = ["train", "generate", "evaluate", "plot", "play", "capture", "demo", "fleet"]

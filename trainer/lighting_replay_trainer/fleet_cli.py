@@ -21,17 +21,11 @@ import pandas as pd
 
 from .cli import (
     MAX_PROBLEMS_SHOWN,
-    CliError,
-    _add_schedule,
-    _add_series,
-    _add_training,
-    _day,
     _days,
     _note,
     _out,
     _output_folder,
     _pairs,
-    _positive,
     _schedule_options,
     _training_options,
 )
@@ -45,6 +39,7 @@ from .fleet import (
     save_training,
     simulated_homes,
 )
+from .parser import CliError, _add_schedule, _add_series, _add_training, _day, _positive
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
