@@ -8,8 +8,9 @@ archives up to date and train in the background (never on the event loop).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 import logging
+from typing import Any
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
@@ -92,7 +93,7 @@ async def async_setup_entry(
 
 def _update_listener(
     title: str, settings: HomeSettings, rooms: dict[str, RoomConfig]
-) -> Callable[[HomeAssistant, LightingReplayConfigEntry], Awaitable[None]]:
+) -> Callable[[HomeAssistant, LightingReplayConfigEntry], Coroutine[Any, Any, None]]:
     """Return the listener of the entry's changes, knowing what it was set up with.
 
     Replay options are applied to the running replay (no reload, so no entity
