@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .engine.zones import Location
     from .learning import Learning
     from .replay import Replay
+    from .watch import Watch
 
 type LightingReplayConfigEntry = ConfigEntry[LightingReplayData]
 
@@ -213,3 +214,5 @@ class LightingReplayData:
     learning: Learning
     # Replay: the runner of the day schedules (replay.py).
     replay: Replay
+    # The watch while replay is on (watch.py); started with the binary sensors.
+    watch: Watch | None = None

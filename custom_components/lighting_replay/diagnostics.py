@@ -81,6 +81,7 @@ async def async_get_config_entry_diagnostics(
             # Replay
             "options": dict(entry.options),
             "replay": data.replay.diagnostics(),
+            "watch": None if data.watch is None else data.watch.diagnostics(),
         },
         TO_REDACT,
     )

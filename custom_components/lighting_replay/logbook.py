@@ -1,4 +1,4 @@
-"""Logbook descriptions of the replay's light actions.
+"""Logbook descriptions of the replay's light actions and the watch's findings.
 
 The runner fires `EVENT_LIGHT_ACTION` only for lights an action changed (a
 lamp already off is not "turned off" again) and when stopping put lights
@@ -19,6 +19,11 @@ from homeassistant.components.logbook.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_LIGHT_ACTION
+from .watch import (
+    EVENT_CHANGE_CHECKED,
+    EVENT_LIGHTS_NOT_RESPONDING,
+    EVENT_UNEXPECTED_ACTIVITY,
+)
 
 # The replay switch's icon.
 LOGBOOK_ICON = "mdi:home-lightbulb-outline"
@@ -60,6 +65,25 @@ def describe_light_action(hass: HomeAssistant, event: Event) -> dict[str, str]:
     }
 
 
+def describe_watch_event(hass: HomeAssistant, event: Event) -> dict[str, str]:
+    """Describe a finding of the watch: a check, a light not responding, activity."""
+    data = event.data
+    light = _lights_text(hass, [str(data.get("entity_id", ""))], {})
+    if event.event_type == EVENT_UNEXPECTED_ACTIVITY:
+        message = f"unexpected activity: {data.get('what')} (score {data.get('score')})"
+    elif event.event_type == EVENT_LIGHTS_NOT_RESPONDING:
+        message = f"{light} is not responding ({data.get('reason')})"
+    elif data.get("confirmed"):
+        message = f"replay's change of {light} confirmed by its {data.get('how')}"
+    else:
+        message = f"replay's change of {light} not confirmed: {data.get('how')}"
+    return {
+        LOGBOOK_ENTRY_NAME: str(data.get("room", "Lighting Replay")),
+        LOGBOOK_ENTRY_MESSAGE: message,
+        LOGBOOK_ENTRY_ICON: LOGBOOK_ICON,
+    }
+
+
 @callback
 def async_describe_events(
     hass: HomeAssistant,
@@ -72,3 +96,14 @@ def async_describe_events(
         return describe_light_action(hass, event)
 
     async_describe_event(DOMAIN, EVENT_LIGHT_ACTION, describe)
+
+    @callback
+    def describe_watch(event: Event) -> dict[str, str]:
+        return describe_watch_event(hass, event)
+
+    for event_type in (
+        EVENT_CHANGE_CHECKED,
+        EVENT_LIGHTS_NOT_RESPONDING,
+        EVENT_UNEXPECTED_ACTIVITY,
+    ):
+        async_describe_event(DOMAIN, event_type, describe_watch)
