@@ -481,7 +481,7 @@ class Watch(ChangeNotifier):
             return
         if (earlier := self._unclaimed.pop(entity_id, None)) is not None:
             earlier[3]()
-        when = self.now()
+        when = new.last_changed
 
         @callback
         def unclaimed(_now: datetime) -> None:
