@@ -9,8 +9,9 @@ must agree within `CONFIRM_STATE_S`: on when replay turned it on, off when
 it turned it off. A light that stays "unavailable" or in the other state
 misses. Where the room has a lux sensor and it is dark (the sun more than 6
 degrees below the horizon), the change must also show in lux: a consistent
-shift in the right direction, more than noise (`engine.anomaly.LuxWatch`,
-its confirmation rule). A light whose `MISSES_FOR_PROBLEM` changes in a row
+shift in the right direction, more than noise and, for a room learned from
+lux, at least a share of the learned lux of the level replay set
+(`level_lux`; `engine.anomaly.LuxWatch`, its confirmation rule). A light whose `MISSES_FOR_PROBLEM` changes in a row
 went unconfirmed is "not responding" (the room's problem sensor names it and
 the time of its first miss, and `EVENT_LIGHTS_NOT_RESPONDING` is fired); at
 `REPAIR_MISSES` in a row a repair issue says so. One confirmed change
@@ -61,7 +62,7 @@ from homeassistant.helpers.event import (
 from homeassistant.util import dt as dt_util
 import numpy as np
 
-from .const import DOMAIN, EVENT_LIGHT_ACTION, DataProblem
+from .const import DOMAIN, EVENT_LIGHT_ACTION, DataProblem, ModelSource
 from .data import ChangeNotifier, LightingReplayConfigEntry, RoomState
 from .engine.anomaly import (
     CONFIRM_WINDOW_S,
@@ -103,6 +104,26 @@ FAULT_PROBLEMS: dict[Kind, str] = {
 }
 
 
+def level_lux(room: RoomState, level: int | None) -> float:
+    """Return the learned lux a level adds to the dark room (0: unknown).
+
+    Known only for a model learned or imported from lux readings; a model of
+    the lights has brightness levels, the fallback none of the room's own.
+    """
+    model = room.model
+    if (
+        model is None
+        or level is None
+        or room.source not in (ModelSource.LEARNED, ModelSource.IMPORTED)
+        or model.settings.get("sources", "lux") != "lux"
+    ):
+        return 0.0
+    centres = model.levels.centres
+    if not 0 < level < len(centres):
+        return 0.0
+    return max(float(centres[level]) - float(centres[0]), 0.0)
+
+
 def issue_id(subentry_id: str) -> str:
     """Return the id of a room's not-responding repair issue."""
     return f"lights_not_responding_{subentry_id}"
@@ -121,6 +142,8 @@ class RoomWatch:
     pending: dict[str, tuple[bool, CALLBACK_TYPE]] = field(default_factory=dict)
     # When each light was last seen turning on or off.
     changed: dict[str, datetime] = field(default_factory=dict)
+    # The learned lux of the level replay set last (for the fall when off).
+    level_lux: float = 0.0
     # Lights whose change waits for the lux verdict.
     lux_lights: set[str] = field(default_factory=set)
     # Counts lux expectations, so an older window's end is told apart.
@@ -267,6 +290,8 @@ class Watch(ChangeNotifier):
             except Exception:
                 _LOGGER.debug("No replay action of %s", sid, exc_info=True)
                 continue
+            if action.on:
+                watch.level_lux = level_lux(watch.room, action.level)
             for entity_id in watch.room.config.light_entity_ids(self.hass):
                 on = bool(action.brightness_of(entity_id))
                 if watch.expected.get(entity_id) == on:
@@ -331,7 +356,9 @@ class Watch(ChangeNotifier):
             and watch.room.config.lux_entity_id(self.hass) is not None
             and self._dark(now)
         ):
-            watch.lux.expect(now.timestamp(), 1 if on else -1, dark=True)
+            watch.lux.expect(
+                now.timestamp(), 1 if on else -1, watch.level_lux, dark=True
+            )
             if watch.lux.expecting:
                 watch.lux_lights.add(entity_id)
                 watch.lux_round += 1
@@ -354,7 +381,7 @@ class Watch(ChangeNotifier):
         lights, watch.lux_lights = watch.lux_lights, set()
         for entity_id in sorted(lights):
             if finding is not None and finding.kind is Kind.MISSED:
-                self._verdict(watch, entity_id, False, "lux did not change")
+                self._verdict(watch, entity_id, False, "lux did not follow")
             else:
                 how = "lux" if finding is not None else "state"
                 self._verdict(watch, entity_id, True, how)

@@ -26,7 +26,13 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.lighting_replay.const import DOMAIN, EVENT_LIGHT_ACTION
+from custom_components.lighting_replay.const import (
+    DOMAIN,
+    EVENT_LIGHT_ACTION,
+    ModelSource,
+)
+from custom_components.lighting_replay.data import RoomConfig, RoomState
+from custom_components.lighting_replay.engine.model import RoomModel
 from custom_components.lighting_replay.engine.zones import Location, solar_elevation
 from custom_components.lighting_replay.lights import RoomAction
 from custom_components.lighting_replay.logbook import describe_watch_event
@@ -36,6 +42,7 @@ from custom_components.lighting_replay.watch import (
     EVENT_UNEXPECTED_ACTIVITY,
     REPAIR_MISSES,
     issue_id,
+    level_lux,
 )
 from integration.conftest import (
     LIGHT_ENTITY,
@@ -328,3 +335,32 @@ async def test_dawn_and_dusk_daylight_is_no_alert(
             await home.readings([max(value, 0.0)])
         assert found == []
         assert home.state(HOME_ACTIVITY) == "off"
+
+
+async def test_lux_too_small_for_the_learned_level_is_a_miss(
+    home: Home, hass: HomeAssistant
+) -> None:
+    """After dark the lux must follow by a share of the level's learned lux."""
+    found = async_capture_events(hass, EVENT_UNEXPECTED_ACTIVITY)
+    await home.readings(noise(20))
+    with patch("custom_components.lighting_replay.watch.level_lux", return_value=300.0):
+        await home.replay_switches(True, "on")
+    await home.readings([40.0, 41.0, 40.5, 40.0, 41.0, 40.5])
+    room = diagnostics(home)
+    assert room["missed"] == 1
+    assert room["recent"][-1]["how"] == "lux did not follow"
+    assert found == []
+
+
+def test_level_lux_from_a_learned_lux_model(trained_model_data: dict[str, Any]) -> None:
+    """A lux model gives each level's lux over the dark level; others 0."""
+    model = RoomModel.from_dict(trained_model_data)
+    config = RoomConfig(
+        subentry_id=ROOM_SUBENTRY_ID, name=ROOM_NAME, lux_sensor=None, lights=()
+    )
+    centres = model.levels.centres
+    learned = RoomState(config=config, model=model, source=ModelSource.LEARNED)
+    assert level_lux(learned, 1) == pytest.approx(centres[1] - centres[0])
+    assert level_lux(learned, None) == 0.0
+    fallback = RoomState(config=config, model=model, source=ModelSource.FALLBACK)
+    assert level_lux(fallback, 1) == 0.0

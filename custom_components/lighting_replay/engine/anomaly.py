@@ -46,7 +46,9 @@ below the horizon, after civil dusk and before civil dawn):
 replay switched a light on (a rise) or off (a fall), whose learned level in
 the room is ``delta`` lux (0 when unknown). Within `CONFIRM_WINDOW_S` a
 level shift must come in that direction, larger than the threshold and,
-when ``delta`` is known, at least `CONSISTENT_SHARE` of it: *confirmed*. If the window passes with readings but no such
+when ``delta`` is known, at least `CONSISTENT_SHARE` of it: *confirmed*. A
+smaller shift in that direction belongs to the replayed light (dim or
+failing): no activity, and no confirmation. If the window passes with readings but no such
 shift: *missed*. No readings in the window, a faulty sensor, or daylight:
 no verdict.
 """
@@ -340,6 +342,9 @@ class LuxWatch:
                 if not self.faults:
                     found.append(Finding(Kind.CONFIRMED, time_s, score, sign, lux))
                 return
+            # Less than the learned light: the replayed light itself, dim or
+            # failing; judged when the window ends (a miss), never activity.
+            return
         if dark and not self.faults and self._flap < FLAP_QUIET:
             found.append(Finding(Kind.ACTIVITY, time_s, score, sign, lux))
 
