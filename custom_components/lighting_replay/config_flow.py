@@ -481,7 +481,7 @@ class ReplayOptionsFlow(OptionsFlow):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show and save the replay options (the entry reloads with them)."""
+        """Show and save the replay options (the running replay takes them up)."""
         if user_input is not None:
             return self.async_create_entry(data=_replay_options(user_input))
         return self.async_show_form(

@@ -32,6 +32,7 @@ from .const import (
     ATTR_ROOM,
     ATTR_ROOM_NAME,
     DOMAIN,
+    MAX_REPLAY_DAYS,
     SERVICE_IMPORT_MODEL,
     SERVICE_REGENERATE,
     SERVICE_START,
@@ -187,7 +188,18 @@ def end_of_call(data: Mapping[str, Any]) -> datetime | None:
         return end if end.tzinfo is not None else end.replace(tzinfo=tz)
     if (end_date := data.get(ATTR_END_DATE)) is not None:
         # The vacation's last day is replayed to its end.
-        return datetime.combine(end_date + timedelta(days=1), time(0), tzinfo=tz)
+        try:
+            return datetime.combine(end_date + timedelta(days=1), time(0), tzinfo=tz)
+        except OverflowError:
+            # The last day of the calendar: no day after it to end at.
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="end_too_far",
+                translation_placeholders={
+                    "end": end_date.isoformat(),
+                    "days": str(MAX_REPLAY_DAYS),
+                },
+            ) from None
     return None
 
 

@@ -110,10 +110,6 @@ async def test_end_within_a_year_is_taken(
     assert hass.states.get(SWITCH).state == STATE_ON  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(
-    reason="services.end_of_call overflows on the day after 9999-12-31 first",
-    raises=OverflowError,
-)
 async def test_last_end_date_is_refused(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
