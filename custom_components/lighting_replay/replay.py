@@ -102,6 +102,15 @@ _LOGGER = logging.getLogger(__name__)
 SAVE_DELAY = 1
 
 
+def end_too_far(end: str) -> ServiceValidationError:
+    """Return the error of an end further ahead than replay runs."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="end_too_far",
+        translation_placeholders={"end": end, "days": str(MAX_REPLAY_DAYS)},
+    )
+
+
 class Replay(ChangeNotifier):
     """The replay of one home (config entry): schedules, timer and lights."""
 
@@ -680,14 +689,7 @@ class Replay(ChangeNotifier):
                 translation_placeholders={"end": end.isoformat()},
             )
         if end_utc is None or end_utc > now + timedelta(days=MAX_REPLAY_DAYS):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="end_too_far",
-                translation_placeholders={
-                    "end": end.isoformat(),
-                    "days": str(MAX_REPLAY_DAYS),
-                },
-            )
+            raise end_too_far(end.isoformat())
         return end_utc
 
     async def async_turn_on(self, end: datetime | None = None) -> None:

@@ -32,7 +32,6 @@ from .const import (
     ATTR_ROOM,
     ATTR_ROOM_NAME,
     DOMAIN,
-    MAX_REPLAY_DAYS,
     SERVICE_IMPORT_MODEL,
     SERVICE_REGENERATE,
     SERVICE_START,
@@ -41,6 +40,7 @@ from .const import (
 )
 from .data import LightingReplayConfigEntry
 from .engine.model import ModelError, NotAModel
+from .replay import end_too_far
 from .storage import MAX_MODEL_BYTES
 
 if TYPE_CHECKING:
@@ -192,14 +192,7 @@ def end_of_call(data: Mapping[str, Any]) -> datetime | None:
             return datetime.combine(end_date + timedelta(days=1), time(0), tzinfo=tz)
         except OverflowError:
             # The last day of the calendar: no day after it to end at.
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="end_too_far",
-                translation_placeholders={
-                    "end": end_date.isoformat(),
-                    "days": str(MAX_REPLAY_DAYS),
-                },
-            ) from None
+            raise end_too_far(end_date.isoformat()) from None
     return None
 
 
