@@ -131,6 +131,15 @@ def test_partly_seen_night_counts_only_in_the_profile() -> None:
     assert night_difference(partial, _night((0, 50))) == pytest.approx(50 / 300)
 
 
+def test_unseen_minutes_do_not_split_a_period() -> None:
+    """Readings minutes apart: a lit stretch with holes is one period."""
+    holes = _night((100, 200), (300, 320))
+    holes[[120, 121, 150, 199, 250]] = np.nan
+    metrics = night_metrics(_set([holes]))
+    assert metrics.periods.tolist() == [2.0]
+    assert metrics.bedtime.tolist() == [319.0]
+
+
 def test_timer_and_replay() -> None:
     """Timer: dusk to 23:00; replay: a week earlier, else further back."""
     day = date(2016, 1, 15)

@@ -20,7 +20,8 @@ Per room, these components (lower is better; ``compare_nights``):
   hour (16 h to 4 h; hours seen by both);
 - ``minutes``: ``|mean on-minutes per night, generated - real| / real``, the
   real figure floored at ``MIN_REAL_MINUTES``;
-- ``periods``: the same for the on-periods per night (floored at 1);
+- ``periods``: the same for the on-periods per night (floored at 1; an
+  unseen stretch inside a lit one does not split it);
 - ``bedtime``: the Kolmogorov-Smirnov distance between the last-on slot of
   each night, generated against real (a night without light counts as -1);
 - ``variety``: ``|mean difference between nights up to 7 days apart,
@@ -305,6 +306,18 @@ def _variety(dates: list[date], rows: FloatArray) -> float:
     return float(np.mean(differ[pairs] / common[pairs]))
 
 
+def _periods(row: FloatArray) -> int:
+    """Count the on-periods of a night; unseen slots neither end nor start one.
+
+    Readings minutes apart leave unseen minutes inside a lit stretch; they
+    are skipped, so the stretch stays one period.
+    """
+    seen = row[np.isfinite(row)] > 0.5
+    if seen.size == 0:
+        return 0
+    return int(seen[0]) + int(np.count_nonzero(seen[1:] & ~seen[:-1]))
+
+
 def night_metrics(nights: Nights) -> NightMetrics:
     """Compute the per-night figures of one set of nights."""
     dates, rows = _stack(nights)
@@ -327,8 +340,9 @@ def night_metrics(nights: Nights) -> NightMetrics:
     full = coverage >= MIN_COVERAGE
     on_full = on[full]
     minutes = on_full.sum(axis=1) / coverage[full]
-    padded = np.pad(on_full.astype(np.int8), ((0, 0), (1, 1)))
-    periods = (np.diff(padded, axis=1) == 1).sum(axis=1).astype(np.float64)
+    periods = np.asarray(
+        [_periods(row) for row in rows[full]], dtype=np.float64
+    ).reshape(-1)
     any_on = on_full.any(axis=1)
     last = NIGHT_MINUTES - 1 - np.argmax(on_full[:, ::-1], axis=1)
     bedtime = np.where(any_on, last, -1).astype(np.float64)
