@@ -256,8 +256,6 @@ def test_version_1_file_loads_as_a_lux_room(home_model: HomeModel) -> None:
     data["version"] = 1
     for room in data["rooms"].values():
         room.pop("lights")
-        room.pop("bedtimes")
-        room.pop("evening_minutes")
         for zone in room["zones"].values():
             if zone is not None:
                 zone.pop("scenes")
@@ -272,9 +270,6 @@ def test_version_1_file_loads_as_a_lux_room(home_model: HomeModel) -> None:
         day = date(2024, 11, 20)
         a = sample_day(room, day, BERLIN, rng=np.random.default_rng(1))
         b = sample_day(
-            replace(home_model.rooms[name], bedtimes=(), evening_minutes=()),
-            day,
-            BERLIN,
-            rng=np.random.default_rng(1),
+            home_model.rooms[name], day, BERLIN, rng=np.random.default_rng(1)
         )
         assert a == b

@@ -29,14 +29,10 @@ from .zones import Location, Zone
 #: Name of the file format, stored in every file.
 MODEL_FORMAT = "lighting_replay.home_model"
 #: Version of the format this code writes; it reads this one and older.
-MODEL_VERSION = 3
+MODEL_VERSION = 2
 #: What changed in each version (older files keep loading):
 #: 2: rooms learned from their lights (``RoomModel.lights``, per-zone
 #:    ``scenes``); a version 1 file is a lux room without them.
-#: 3: the evenings' last-on times and minutes on (``RoomModel.bedtimes``,
-#:    ``evening_minutes``), which the
-#:    schedule's evenings follow; a version 1 or 2 file has none and is
-#:    sampled as before.
 
 
 class ModelError(ValueError):
@@ -110,11 +106,7 @@ class RoomModel:
     ``zones`` has an entry for every zone; ``None`` where there was no data
     (a schedule keeps the light off there). ``data_start``/``data_end``
     (aware, UTC) span the readings, ``n_samples`` counts the usable minutes,
-    ``days_of_data`` is that in days. ``bedtimes`` (version 3): the local
-    wall minute of the last "on" minute of each well-seen evening of the
-    training (the evening and late-evening zones, after dark), -1 for an
-    evening without light; ``evening_minutes`` the same evenings' minutes
-    on; both empty in older files.
+    ``days_of_data`` is that in days.
     """
 
     room: str
@@ -127,8 +119,6 @@ class RoomModel:
     trained_at: datetime
     settings: dict[str, Any] = field(default_factory=dict)
     lights: tuple[str, ...] = ()
-    bedtimes: tuple[int, ...] = ()
-    evening_minutes: tuple[int, ...] = ()
 
     @property
     def fit_quality(self) -> dict[Zone, float | None]:
@@ -154,8 +144,6 @@ class RoomModel:
             "trained_at": self.trained_at.isoformat(),
             "settings": self.settings,
             "lights": list(self.lights),
-            "bedtimes": list(self.bedtimes),
-            "evening_minutes": list(self.evening_minutes),
         }
 
     @classmethod
@@ -172,12 +160,6 @@ class RoomModel:
         if not isinstance(settings, dict):
             raise TypeError("settings must be an object")
         lights = tuple(str(key) for key in data.get("lights", []))
-        bedtimes = tuple(_bedtime(item) for item in data.get("bedtimes", []))
-        evening_minutes = tuple(
-            _count(item) for item in data.get("evening_minutes", [])
-        )
-        if evening_minutes and len(evening_minutes) != len(bedtimes):
-            raise ValueError("evening_minutes needs one count per bedtime")
         for zone_model in zones.values():
             for scene in () if zone_model is None else zone_model.scenes:
                 if len(scene.brightness) != len(lights):
@@ -193,8 +175,6 @@ class RoomModel:
             trained_at=_moment(data["trained_at"]),
             settings=settings,
             lights=lights,
-            bedtimes=bedtimes,
-            evening_minutes=evening_minutes,
         )
 
 
@@ -303,15 +283,6 @@ def _count(value: Any) -> int:
     """Return a non-negative int or raise ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"expected a count, got {value!r}")
-    return value
-
-
-def _bedtime(value: Any) -> int:
-    """Return a last-on wall minute (-1: no light) or raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected a minute of the day, got {value!r}")
-    if not -1 <= value < 1440:
-        raise ValueError(f"a bedtime is a minute of the day or -1, got {value!r}")
     return value
 
 

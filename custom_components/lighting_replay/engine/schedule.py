@@ -28,20 +28,6 @@ unchanged (``benchmarks/engine_train.py``). Models trained with
 from, so their zones still start afresh: carried over they scored worse
 (0.326 against 0.307).
 
-A model with ``bedtimes`` (version 3, lux rooms) samples its evening
-(the evening and late-evening zones) so that the lamp's last "on" minute
-follows the evenings it learned from: a training evening is drawn, its
-last-on minute moved by up to ``BEDTIME_JITTER_MINUTES``, and of
-``BEDTIME_CANDIDATES`` evenings sampled as above the one nearest to it is
-kept (distance: minutes between the last-on minutes plus
-``MINUTES_WEIGHT`` times the difference of the minutes on). A zone HMM's
-dwell times and its start state know nothing of the clock, so alone they
-put the last-off anywhere in the late evening; against real held-out
-nights (``benchmarks/realism_real.py``) the per-night score went from 0.172
-to 0.136 in London and 1.35 to 0.66 in Sunnyvale, and the simulator's
-(``engine_train.py --quick``) from 0.227 to 0.209. Models without bedtimes
-(versions 1 and 2) sample each evening zone once, as before.
-
 The options are applied here, when the schedule is made, so the schedule
 shown (calendar, sensors) is exactly what the runner will do. In order:
 
@@ -66,7 +52,6 @@ distributed as it would be had the whole day been sampled.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -338,80 +323,6 @@ def _start_after(hmm: CategoricalHMM, symbol: int) -> npt.NDArray[np.float64] | 
     return np.asarray(weights / total, dtype=np.float64)
 
 
-#: Evenings sampled per day for a model with bedtimes; the one whose last-on
-#: minute is nearest the drawn bedtime is kept.
-BEDTIME_CANDIDATES = 20
-#: The zones whose sampling follows the bedtime (the zones before are free).
-BEDTIME_ZONES: tuple[Zone, ...] = (Zone.EVENING, Zone.LATE_EVENING)
-#: Weight of a minute on against a minute of bedtime in choosing the evening.
-MINUTES_WEIGHT = 0.2
-#: A drawn bedtime moves by up to this many minutes either way.
-BEDTIME_JITTER_MINUTES = 15
-
-type ZoneSampler = Callable[
-    [Zone, npt.NDArray[np.bool_], tuple[int, int] | None], tuple[int, int] | None
-]
-
-
-def _follow_bedtime(
-    model: RoomModel,
-    zones: DayZones,
-    base: int,
-    dark: npt.NDArray[np.bool_] | None,
-    rng: np.random.Generator,
-    on: npt.NDArray[np.bool_],
-    previous: tuple[int, int] | None,
-    evening: tuple[Zone, ...],
-    sample_zone: ZoneSampler,
-) -> npt.NDArray[np.bool_]:
-    """Sample the evening zones so that the lamp's last-on follows a bedtime.
-
-    A bedtime is drawn from the model's learned ones (moved by up to
-    ``BEDTIME_JITTER_MINUTES``); of ``BEDTIME_CANDIDATES`` evenings sampled
-    from the zones' HMMs (each as ``sample_day`` would), the one whose last
-    "on" minute is nearest to it is kept. An evening without light, like a
-    learned bedtime of -1, counts as a last-on minute just before the
-    evening's first sampled (dark) minute, so a bedtime before dusk keeps
-    the evening dark.
-    """
-    lo = zones.bounds_minutes[evening[0]] - base
-    hi = zones.bounds_minutes[evening[-1] + 1] - base
-    wall = _wall_minutes(base + lo, hi - lo, zones.bounds[0].tzinfo)
-    if dark is not None and dark[lo:hi].any():
-        dusk = int(wall[int(np.flatnonzero(dark[lo:hi])[0])])
-    else:
-        dusk = int(wall[0]) if wall.size else 0
-    drawn = int(rng.integers(0, len(model.bedtimes)))
-    target = int(model.bedtimes[drawn])
-    target_minutes = (
-        int(model.evening_minutes[drawn])
-        if len(model.evening_minutes) == len(model.bedtimes)
-        else None
-    )
-    if target >= 0:
-        jitter = BEDTIME_JITTER_MINUTES
-        target += int(rng.integers(-jitter, jitter + 1))
-    target = max(target, dusk - 1)
-    best = on
-    best_distance = np.inf
-    for _ in range(BEDTIME_CANDIDATES):
-        candidate = on.copy()
-        ended = previous
-        for zone in evening:
-            ended = sample_zone(zone, candidate, ended)
-        lit = np.flatnonzero(candidate[lo:hi])
-        last = int(wall[int(lit[-1])]) if lit.size else dusk - 1
-        distance = float(abs(max(last, dusk - 1) - target))
-        if target_minutes is not None:
-            seen = candidate[lo:hi] if dark is None else candidate[lo:hi] & dark[lo:hi]
-            distance += MINUTES_WEIGHT * abs(int(seen.sum()) - target_minutes)
-        if distance < best_distance:
-            best, best_distance = candidate, distance
-            if distance == 0:
-                break
-    return best
-
-
 def sample_day(
     model: RoomModel,
     day: date,
@@ -433,7 +344,7 @@ def sample_day(
     n = zones.n_minutes
     begin = 0 if start is None else min(max(epoch_minute(start) - base, 0), n)
 
-    on: npt.NDArray[np.bool_] = np.zeros(n, dtype=bool)
+    on = np.zeros(n, dtype=bool)
     zone_of = np.zeros(n, dtype=np.int64)
     # A model of the lights ("whole_day") learned every minute of the day.
     dark_only = model.settings.get("daylight") == "after_dark"
@@ -443,29 +354,26 @@ def sample_day(
     may_carry = model.settings.get("daylight") != "unknown"
     dark_minutes = after_dark(np.arange(base, base + n), location)
     dark = dark_minutes if dark_only else None
+    # The end (minute, last symbol) of the zone sampled just before, if any.
+    previous: tuple[int, int] | None = None
     for zone in Zone:
         lo = zones.bounds_minutes[zone] - base
         hi = zones.bounds_minutes[zone + 1] - base
         zone_of[lo:hi] = int(zone)
-
-    def sample_zone(
-        zone: Zone, on: npt.NDArray[np.bool_], previous: tuple[int, int] | None
-    ) -> tuple[int, int] | None:
-        """Sample one zone into ``on``; return where it ended and its last symbol."""
-        lo = zones.bounds_minutes[zone] - base
-        hi = zones.bounds_minutes[zone + 1] - base
         zone_model = model.zones.get(zone)
         # Zones before ``start`` are sampled too (and cut later): the zone
         # containing it continues them as it would on a whole day.
         if hi <= lo:
-            return previous
+            continue
         if zone_model is None:
-            return None
+            previous = None
+            continue
         first, last = lo, hi
         if dark is not None:
             dark_here = np.flatnonzero(dark[lo:hi])
             if dark_here.size == 0:
-                return None
+                previous = None
+                continue
             first, last = lo + int(dark_here[0]), lo + int(dark_here[-1]) + 1
         seed = int(rng.integers(0, 2**32))
         # A zone that follows the previous one without a gap goes on from
@@ -489,25 +397,13 @@ def sample_day(
         )
         drawn = np.asarray(symbols).ravel()[: last - first]
         on[first:last] = drawn == 1
+        previous = (last, int(drawn[-1])) if drawn.size else None
         # A lamp on at dusk went on while it was still light, a lamp on at
         # dawn stays on a while: when, the lux could not tell, so at random.
         if first > lo and on[first]:
             on[first - int(rng.integers(0, first - lo + 1)) : first] = True
         if last < hi and on[last - 1]:
             on[last : last + int(rng.integers(0, hi - last + 1))] = True
-        return (last, int(drawn[-1])) if drawn.size else None
-
-    # The end (minute, last symbol) of the zone sampled just before, if any.
-    previous: tuple[int, int] | None = None
-    for zone in (Zone.NIGHT, Zone.DAY):
-        previous = sample_zone(zone, on, previous)
-    for zone in (Zone.EVENING, Zone.LATE_EVENING):
-        if zone in BEDTIME_ZONES and model.bedtimes:
-            on = _follow_bedtime(
-                model, zones, base, dark, rng, on, previous, BEDTIME_ZONES, sample_zone
-            )
-            break
-        previous = sample_zone(zone, on, previous)
 
     starts, ends = _runs(on)
     levels: npt.NDArray[np.int64] = np.empty(starts.size, dtype=np.int64)

@@ -55,14 +55,7 @@ from .sources import (
     on_grid,
     span,
 )
-from .zones import (
-    DARK_ELEVATION_DEG,
-    Location,
-    Zone,
-    local_clock,
-    solar_elevation,
-    zones_of_minutes,
-)
+from .zones import DARK_ELEVATION_DEG, Location, Zone, solar_elevation, zones_of_minutes
 
 #: What a bright minute in daylight counts as (see the module's docstring).
 DAYLIGHT_RULES = ("after_dark", "unknown", "off", "keep")
@@ -418,64 +411,4 @@ def train_sources(
         trained_at=datetime.now(UTC).replace(microsecond=0),
         settings=settings,
         lights=() if prepared.lights is None else prepared.lights.keys,
-        # Rooms learned from their lights keep sampling their evenings
-        # freely: evenings chosen by their last-on minute run longer into the
-        # late evening and keep the evening's scene there (see
-        # ``evening_bedtimes``).
-        **(
-            _evenings(prepared, location)
-            if prepared.kind == "lux"
-            else {"bedtimes": (), "evening_minutes": ()}
-        ),
     )
-
-
-#: An evening's bedtime is learned when this share of its minutes was seen.
-BEDTIME_MIN_COVERAGE = 0.5
-
-
-def _evenings(prepared: PreparedRoom, location: Location) -> dict[str, tuple[int, ...]]:
-    """Return the model's ``bedtimes`` and ``evening_minutes``."""
-    bedtimes, minutes = evening_bedtimes(prepared, location)
-    return {"bedtimes": bedtimes, "evening_minutes": minutes}
-
-
-def evening_bedtimes(
-    prepared: PreparedRoom, location: Location
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Return the last-on wall minute of each well-seen evening (-1: none).
-
-    And, evening by evening, its minutes on (scaled up to the whole
-    evening where some were not seen).
-
-    The evening is the ``EVENING`` and ``LATE_EVENING`` zones of a local
-    day, after dark for a lux room (the minutes its lamp state is known),
-    whole for a room learned from its lights. An evening counts when at
-    least ``BEDTIME_MIN_COVERAGE`` of those minutes have a known state
-    (readings 12-16 minutes apart leave many evenings with holes, and the
-    last-on minute is still known).
-
-    ``train_sources`` keeps them for lux rooms only: in a room learned from
-    its lights, evenings chosen by their last-on minute more often run
-    from the evening into the late evening as one interval, which keeps the
-    evening's scene (``tests/engine/test_lights.py``: the late evening's
-    mix of lights 0.61 off against 0.3 before).
-    """
-    minutes = prepared.series.minutes
-    evening = (prepared.zones == Zone.EVENING) | (prepared.zones == Zone.LATE_EVENING)
-    if prepared.kind == "lux":
-        evening &= prepared.elevation < DARK_ELEVATION_DEG
-    if not evening.any():
-        return (), ()
-    index, dates, wall = local_clock(minutes[evening], location)
-    state = prepared.on_off[evening]
-    n_days = len(dates)
-    total = np.bincount(index, minlength=n_days)
-    seen = np.bincount(index, weights=(state >= 0), minlength=n_days)
-    last = np.full(n_days, -1, dtype=np.int64)
-    lit = state == 1
-    np.maximum.at(last, index[lit], wall[lit])
-    keep = (total > 0) & (seen >= BEDTIME_MIN_COVERAGE * total)
-    lit_minutes = np.bincount(index[lit], minlength=n_days)
-    scaled = np.rint(lit_minutes[keep] * total[keep] / seen[keep])
-    return tuple(int(x) for x in last[keep]), tuple(int(x) for x in scaled)
