@@ -115,6 +115,12 @@ def year_archive_bytes(location: Location) -> int:
     return len(archive.encode(series))
 
 
+def load_oldest(hass: Any) -> None:
+    """Let the recorder read the time of its oldest state again (blocking)."""
+    with session_scope(hass=hass, read_only=True) as session:
+        get_instance(hass).states_manager.load_from_db(session)
+
+
 def rss_mb() -> float:
     """Return the process's resident memory in MB."""
     with open("/proc/self/statm", encoding="ascii") as file:
@@ -195,8 +201,9 @@ async def run(
                 f"written in {time.perf_counter() - started:.1f} s"
             )
         else:
-            with session_scope(hass=hass, read_only=True) as session:
-                instance.states_manager.load_from_db(session)
+            # The recorder keeps the time of its oldest state in memory (read
+            # at startup); the copied rows are older than what it read.
+            await instance.async_add_executor_job(load_oldest, hass)
         # Writing the rows above churned objects through the collector's
         # oldest generation, which would bill a full collection to whatever
         # runs next; start the measurement from a settled heap.
@@ -333,6 +340,13 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=1)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="keep the filled recorder database in this file and reuse it when "
+        "it is there (same rooms, days and Home Assistant version; its history "
+        "then ends when it was written)",
+    )
     args = parser.parse_args()
     gc.callbacks.append(_gc_callback)
     print(
@@ -341,14 +355,14 @@ def main() -> None:
     )
     results = []
     with tempfile.TemporaryDirectory(prefix="ha-learning-") as work:
-        template: Path | None = None
+        template: Path | None = args.db if args.db and args.db.is_file() else None
         for number in range(1, args.runs + 1):
             load_before = os.getloadavg()
             config_dir = Path(work) / f"run{number}"
             config_dir.mkdir()
             figures = asyncio.run(run(str(config_dir), args.rooms, args.days, template))
             if template is None:
-                template = Path(work) / "template.db"
+                template = args.db or Path(work) / "template.db"
                 shutil.copyfile(config_dir / "home-assistant_v2.db", template)
             shutil.rmtree(config_dir)
             results.append(figures)

@@ -37,7 +37,7 @@ values go into plain arrays), so reading promotes nothing.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -62,7 +62,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, State, split_entity_id
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import case, select
+from sqlalchemy import Select, case, select
 from sqlalchemy.orm import Session
 
 from .const import LUX_UNITS, MAX_HOLD
@@ -74,6 +74,8 @@ type FloatArray = npt.NDArray[np.float64]
 # interpreter (the driver makes the page's rows in one go), and the rows of
 # a page are alive until it is consumed: a few hundred rows keep both short.
 PAGE_ROWS = 500
+# Databases whose rows are read from the driver's cursor (see `_pages`).
+DRIVER_CURSOR_DIALECTS = frozenset({"sqlite"})
 
 
 @dataclass(kw_only=True)
@@ -293,6 +295,32 @@ def _attributes_reader(
     return attributes_of
 
 
+def _pages(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
+    """Yield a query's rows a page at a time, streamed from the database.
+
+    On SQLite (most homes) the rows come straight from the driver's cursor
+    as plain tuples: the query layer's row objects would double the cost of
+    reading. Other databases stream through the session (server-side cursor).
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name not in DRIVER_CURSOR_DIALECTS:
+        result = session.execute(
+            stmt, execution_options={"stream_results": True, "yield_per": PAGE_ROWS}
+        )
+        yield from result.partitions()
+        return
+    compiled = stmt.compile(dialect=dialect)
+    params = [compiled.params[name] for name in compiled.positiontup or ()]
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        while page := cursor.fetchmany(PAGE_ROWS):
+            yield page
+    finally:
+        cursor.close()
+
+
 def _read_states(
     hass: HomeAssistant,
     entity_id: str,
@@ -336,7 +364,7 @@ def _read_states(
                 report.states += 1
                 times.append(start_s)
                 values.append(value_of(state, attributes_id))
-        result = session.execute(
+        stmt = (
             select(
                 States.last_updated_ts,
                 States.state,
@@ -351,12 +379,11 @@ def _read_states(
             )
             .where(States.last_updated_ts > start_s)
             .where(States.last_updated_ts < end_s)
-            .order_by(States.last_updated_ts),
-            execution_options={"stream_results": True, "yield_per": PAGE_ROWS},
+            .order_by(States.last_updated_ts)
         )
         append_time = times.append
         append_value = values.append
-        for page in result.partitions():
+        for page in _pages(session, stmt):
             for time_s, state, attributes_id, own in page:
                 if own:
                     attributes_id = -1 - len(legacy)

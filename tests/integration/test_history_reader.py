@@ -26,7 +26,10 @@ from homeassistant.util import dt as dt_util
 import numpy as np
 import pytest
 
-from custom_components.lighting_replay import learning as learning_module
+from custom_components.lighting_replay import (
+    history as history_module,
+    learning as learning_module,
+)
 from custom_components.lighting_replay.const import (
     CONF_LEARN_FROM,
     CONF_LIGHTS,
@@ -185,6 +188,7 @@ async def async_write_room(
     return end_s
 
 
+@pytest.mark.parametrize("driver_cursor", [True, False], ids=["driver", "session"])
 @pytest.mark.parametrize(
     ("entity_id", "kind"),
     [
@@ -198,10 +202,20 @@ async def test_reader_matches_history_api(
     hass: HomeAssistant,
     lux_sensor: er.RegistryEntry,
     location: Location,
+    request: pytest.FixtureRequest,
     entity_id: str,
     kind: StateKind,
+    driver_cursor: bool,
 ) -> None:
-    """Every kind of source reads the same minutes, from any start."""
+    """Every kind of source reads the same minutes, from any start.
+
+    Both ways of fetching rows are checked: the driver's cursor (SQLite)
+    and the session's streamed rows (the other databases).
+    """
+    if not driver_cursor:
+        patcher = patch.object(history_module, "DRIVER_CURSOR_DIALECTS", frozenset())
+        patcher.start()
+        request.addfinalizer(patcher.stop)
     end_s = await async_write_room(hass, location, 4)
     end = dt_util.utc_from_timestamp(end_s + 60)
     recorder = get_instance(hass)
