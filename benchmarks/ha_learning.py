@@ -45,8 +45,8 @@ sys.path.insert(0, str(ROOT))
 from homeassistant import loader  # noqa: E402
 from homeassistant.components.recorder import get_instance  # noqa: E402
 from homeassistant.components.recorder.util import session_scope  # noqa: E402
-from homeassistant.const import __version__ as HA_VERSION  # noqa: E402
 from homeassistant.config_entries import ConfigSubentryData  # noqa: E402
+from homeassistant.const import __version__ as ha_version  # noqa: E402
 from homeassistant.helpers import entity_registry as er, recorder as recorder_helper  # noqa: E402
 from homeassistant.setup import async_setup_component  # noqa: E402
 from homeassistant.util import dt as dt_util  # noqa: E402
@@ -171,7 +171,10 @@ async def run(
                 original_device_class="illuminance",
             )
             light = registry.async_get_or_create(
-                "light", "hue", f"room-{room}-lamp", suggested_object_id=f"room_{room}_lamp"
+                "light",
+                "hue",
+                f"room-{room}-lamp",
+                suggested_object_id=f"room_{room}_lamp",
             )
             subentries.append(
                 ConfigSubentryData(
@@ -267,9 +270,7 @@ async def run(
         rss_kept = rss_mb() - rss_before
 
         worst = int(np.argmax(lags))
-        print(
-            f"longest stall began {stamps[worst] - started:.2f} s after setup began"
-        )
+        print(f"longest stall began {stamps[worst] - started:.2f} s after setup began")
         # A second training with the archives in place (what the nightly run
         # and the train action do): only minutes newer than an archive are
         # read from the recorder.
@@ -350,7 +351,7 @@ def main() -> None:
     args = parser.parse_args()
     gc.callbacks.append(_gc_callback)
     print(
-        f"Python {sys.version.split()[0]}, Home Assistant {HA_VERSION}; "
+        f"Python {sys.version.split()[0]}, Home Assistant {ha_version}; "
         f"{args.rooms} rooms x {args.days} days, {args.runs} runs"
     )
     results = []

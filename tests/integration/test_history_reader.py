@@ -68,7 +68,12 @@ OLD_PAGE_ROWS = 1000
 
 
 def _old_state_changes(
-    hass: HomeAssistant, entity_id: str, start: datetime, end: datetime, *, attributes: bool
+    hass: HomeAssistant,
+    entity_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    attributes: bool,
 ) -> Iterator[State]:
     """Yield an entity's states from `start` to `end` (the replaced reader's way)."""
     page_start = start
@@ -146,9 +151,7 @@ def assert_same(
     assert np.array_equal(new[0].lux, old[0].lux, equal_nan=True)
 
 
-async def async_write_room(
-    hass: HomeAssistant, location: Location, days: int
-) -> float:
+async def async_write_room(hass: HomeAssistant, location: Location, days: int) -> float:
     """Record lux (with odd states and units), a dimmable lamp, a plug; end time."""
     end_s = dt_util.utcnow().timestamp() - 120
     _history, rows = simulated_rows(location, days, end_s=end_s)
@@ -159,7 +162,11 @@ async def async_write_room(
         (t0 + 1200, "20.0", {**LUX_ATTRIBUTES, "unit_of_measurement": "%"}),
         (t0 + 1800, "10.0", {**LUX_ATTRIBUTES, "unit_of_measurement": "fc"}),
         (t0 + 2400, "nan", LUX_ATTRIBUTES),
-        (t0 + 3000, "5.0", {k: v for k, v in LUX_ATTRIBUTES.items() if k != "unit_of_measurement"}),
+        (
+            t0 + 3000,
+            "5.0",
+            {k: v for k, v in LUX_ATTRIBUTES.items() if k != "unit_of_measurement"},
+        ),
     ]
     rows.sort(key=lambda row: row[0])
     await async_write_history(hass, LUX_ENTITY, rows)
@@ -182,7 +189,12 @@ async def async_write_room(
     person_rows = [
         (end_s - (days - day) * 86400.0 + hour * 3600.0, state, {})
         for day in range(days)
-        for hour, state in ((8, "not_home"), (17, "home"), (20, "unknown"), (21, "home"))
+        for hour, state in (
+            (8, "not_home"),
+            (17, "home"),
+            (20, "unknown"),
+            (21, "home"),
+        )
     ]
     await async_write_history(hass, PERSON, person_rows)
     return end_s
@@ -285,9 +297,7 @@ async def test_archives_and_models_identical(
         assert await hass.config_entries.async_unload(entry.entry_id)
 
         def files() -> dict[str, bytes]:
-            out = {
-                path.name: path.read_bytes() for path in folder.glob("*.archive")
-            }
+            out = {path.name: path.read_bytes() for path in folder.glob("*.archive")}
             for path in folder.glob("*.model.json"):
                 out[path.name] = repr(_model_without_time(path)).encode()
             return out
