@@ -87,7 +87,9 @@ class HistoryReport:
     other_units: dict[str, int] = field(default_factory=dict)
 
 
-def light_value(state: str, attributes: Mapping[str, Any], report: HistoryReport) -> float:
+def light_value(
+    state: str, attributes: Mapping[str, Any], report: HistoryReport
+) -> float:
     """Return a light's or switch's brightness (0..1), NaN if not known."""
     if state == STATE_OFF:
         return 0.0
@@ -409,9 +411,7 @@ def read_minute_series(
     report = HistoryReport()
     start_s = start.timestamp()
     end_s = end.timestamp()
-    state_times, state_values = _read_states(
-        hass, entity_id, start, end, kind, report
-    )
+    state_times, state_values = _read_states(hass, entity_id, start, end, kind, report)
     times, values = held_samples(
         np.frombuffer(state_times, dtype=np.float64),
         np.frombuffer(state_values, dtype=np.float64),

@@ -274,7 +274,9 @@ def zones_of_minutes(
 _ELEVATION_CHUNK = 16 * 1440
 
 
-def _elevation_of(m: npt.NDArray[np.float64], location: Location) -> npt.NDArray[np.float64]:
+def _elevation_of(
+    m: npt.NDArray[np.float64], location: Location
+) -> npt.NDArray[np.float64]:
     """Return the sun's elevation in degrees at epoch minutes ``m`` (floats)."""
     d = m / 1440.0 - 10957.5  # days since 2000-01-01 12:00 UTC
     mean_long = np.deg2rad(280.460 + 0.9856474 * d)
