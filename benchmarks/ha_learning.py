@@ -270,6 +270,7 @@ async def run(
         await hass.async_block_till_done(wait_background_tasks=True)
         learn_seconds = time.perf_counter() - started
         learn_gc_ms = max(gc_pauses, default=0.0) * 1000.0
+        learn_gc_count = len(gc_pauses)
         stop.set()
         await probe_task
         learning_module.train_blocking = real_train
@@ -319,7 +320,7 @@ async def run(
             "retrain_seconds": retrain_seconds,
             "retrain_lag_ms": retrain_lag_ms,
             "gc_ms": learn_gc_ms,
-            "gc_full": len(gc_pauses),
+            "gc_full": learn_gc_count,
             "idle_lag_ms": idle_lag_ms,
             "archive_bytes": size,
             "archive_days": 0.0 if series is None else len(series) / 1440.0,
