@@ -35,6 +35,7 @@ import struct
 import zlib
 
 import numpy as np
+import numpy.typing as npt
 
 from .engine.series import MinuteSeries
 
@@ -49,7 +50,7 @@ class ArchiveError(Exception):
     """The archive file cannot be read: corrupted or of an unknown version."""
 
 
-def _stored_values(series: MinuteSeries) -> np.ndarray:
+def _stored_values(series: MinuteSeries) -> npt.NDArray[np.float16]:
     """Return a series' values as the file keeps them (capped half floats)."""
     return np.minimum(series.lux, MAX_STORED_LUX).astype("<f2")
 

@@ -45,12 +45,10 @@ import math
 from typing import Any
 
 from homeassistant.components.light import ATTR_BRIGHTNESS
-from homeassistant.components.recorder import get_instance
 from homeassistant.components.recorder.db_schema import StateAttributes, States
 from homeassistant.components.recorder.models.state_attributes import (
     decode_attributes_from_source,
 )
-from homeassistant.components.recorder.util import session_scope
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     STATE_HOME,
@@ -60,6 +58,7 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import HomeAssistant, State, split_entity_id
+from homeassistant.helpers.recorder import get_instance, session_scope
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Select, case, select

@@ -159,7 +159,7 @@ def to_minute_series(
     index -= start
     index = index.astype(np.int32)
     # Mean of the readings that fall in each minute.
-    out = np.bincount(index, weights=values, minlength=n)
+    out = np.bincount(index, weights=values, minlength=n).astype(np.float64, copy=False)
     counts = np.bincount(index, minlength=n)
     observed = counts > 0
     np.divide(out, counts, out=out, where=observed)
