@@ -1,34 +1,43 @@
-"""Measure learning one room inside Home Assistant, from a real recorder.
+"""Measure learning rooms inside Home Assistant, from a real recorder.
 
 A Home Assistant instance (the test plugin's ``async_test_home_assistant``,
-in a temporary config folder) runs the recorder on an SQLite file. The
-living room of the engine's household simulator is written into that
-database as 90 days of state rows (only changed values, as Home Assistant
-records them). Then the integration is set up with that room, which builds
-the room's archive from the recorder and trains the room with the full
-training settings, while a probe task on the event loop sleeps 5 ms again and
-again and records how late it wakes up.
+in a temporary config folder) runs the recorder on an SQLite file. ``--rooms``
+rooms of the engine's household simulator (its living room, kitchen and
+bedroom, with further seeds for more rooms) are written into that database
+as ``--days`` days of lux state rows each (only changed values, as Home
+Assistant records them; 10 rooms x 365 days are 5.15 million rows). Then the
+integration is set up with those rooms, which builds each room's archive
+from the recorder and trains it with the full training settings, while a
+probe task on the event loop sleeps 5 ms again and again and records how
+late it wakes up.
 
-Printed: the time to build the archive and to train, the longest loop stall
-(and, for comparison, the same probe on the idle instance and the longest
-full garbage collection, which pauses every thread), a second training with
-the archive in place, the archive file's size, and the size of a full year's
-archive of the same room (simulated minute series, ``archive.encode``).
+Each of ``--runs`` runs starts a fresh Home Assistant on a copy of the filled
+database (the rows are written once; ``--db FILE`` keeps that database for
+later invocations of the same size and Home Assistant version). Printed per
+run: the time to learn every room (and the part of it spent training), the
+longest loop stall and its 99th percentile (and, for comparison, the same
+probe on the idle instance first), the process's resident memory kept after
+learning (after a garbage collection, against before the setup), full
+garbage collections, and a second training with the archives in place.
 
-Run from the project root: ``.venv/bin/python benchmarks/ha_learning.py``
-(or ``.venv-min``). The last line is
-``RESULT learn_seconds=<s> max_loop_lag_ms=<ms> archive_bytes_per_room_year=<n>``.
-Goals: learning under 10 s, loop lag under 50 ms, under 2 MB per room-year.
+Run from the project root: ``.venv/bin/python benchmarks/ha_learning.py
+--rooms 10 --days 365 --runs 3`` (or ``.venv-min``). The last line is the
+worst run: ``RESULT rooms=<n> days=<d> learn_seconds=<s> max_loop_lag_ms=<ms>
+rss_kept_mb=<MB> archive_bytes_per_room_year=<n>``. Goals for 10 rooms x 365
+days: learning under 15 s, loop lag under 50 ms, under 50 MB kept, under
+2 MB per room-year.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from datetime import timedelta
 import gc
 import math
 import os
 from pathlib import Path
+import shutil
 import sys
 import tempfile
 import time
@@ -42,7 +51,9 @@ sys.path.insert(0, str(ROOT))
 # pylint: disable=wrong-import-position
 from homeassistant import loader  # noqa: E402
 from homeassistant.components.recorder import get_instance  # noqa: E402
+from homeassistant.components.recorder.util import session_scope  # noqa: E402
 from homeassistant.config_entries import ConfigSubentryData  # noqa: E402
+from homeassistant.const import __version__ as ha_version  # noqa: E402
 from homeassistant.helpers import entity_registry as er, recorder as recorder_helper  # noqa: E402
 from homeassistant.setup import async_setup_component  # noqa: E402
 from homeassistant.util import dt as dt_util  # noqa: E402
@@ -67,32 +78,37 @@ from custom_components.lighting_replay.engine.zones import Location  # noqa: E40
 from custom_components.lighting_replay.learning import storage_path  # noqa: E402
 from scripts.demo.recorder_db import changed_states, write_states  # noqa: E402
 
-DAYS = 90
-ENTITY_ID = "sensor.living_room_lux"
-ATTRIBUTES = {
-    "unit_of_measurement": "lx",
-    "device_class": "illuminance",
-    "state_class": "measurement",
-    "friendly_name": "Living room lux",
-}
+#: Rooms of the simulator, repeated with other seeds for more rooms.
+SIM_ROOMS = ("living_room", "kitchen", "bedroom")
+
+
+def lux_attributes(name: str) -> dict[str, str]:
+    """Return the attributes of a room's lux sensor, as the sensor records them."""
+    return {
+        "unit_of_measurement": "lx",
+        "device_class": "illuminance",
+        "state_class": "measurement",
+        "friendly_name": f"{name} lux",
+    }
 
 
 def history_rows(
-    location: Location, end_s: float
+    location: Location, end_s: float, days: int, room: int
 ) -> list[tuple[float, str, dict[str, str]]]:
-    """Simulate the living room for DAYS days up to `end_s` (changed states only)."""
+    """Simulate room number `room` for `days` days up to `end_s` (changes only)."""
     end_local = dt_util.utc_from_timestamp(end_s).astimezone(location.tzinfo)
-    start = end_local.date() - timedelta(days=DAYS)
-    timestamps, lux = simulate_household(location, start, DAYS + 1, seed=0)[
-        "living_room"
-    ]
+    start = end_local.date() - timedelta(days=days)
+    timestamps, lux = simulate_household(
+        location, start, days + 1, seed=room // len(SIM_ROOMS)
+    )[SIM_ROOMS[room % len(SIM_ROOMS)]]
     keep = timestamps < end_s
     texts = [
         f"{value:.1f}" if math.isfinite(value) else "unavailable"
         for value in lux[keep].tolist()
     ]
+    attributes = lux_attributes(f"Room {room}")
     return [
-        (time_s, text, ATTRIBUTES)
+        (time_s, text, attributes)
         for time_s, text in changed_states(timestamps[keep], texts)
     ]
 
@@ -106,15 +122,38 @@ def year_archive_bytes(location: Location) -> int:
     return len(archive.encode(series))
 
 
-async def run(config_dir: str) -> dict[str, Any]:
-    """Set Home Assistant up, fill the recorder, learn the room; return figures."""
+def load_oldest(hass: Any) -> None:
+    """Let the recorder read the time of its oldest state again (blocking)."""
+    with session_scope(hass=hass, read_only=True) as session:
+        get_instance(hass).states_manager.load_from_db(session)
+
+
+def rss_mb() -> float:
+    """Return the process's resident memory in MB."""
+    with open("/proc/self/statm", encoding="ascii") as file:
+        pages = int(file.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+async def run(
+    config_dir: str, rooms: int, days: int, template_db: Path | None
+) -> dict[str, Any]:
+    """Set Home Assistant up, fill the recorder, learn the rooms; return figures.
+
+    With `template_db` (a recorder database a run before filled with the
+    same history) the database is copied instead of written again.
+    """
+    db_file = Path(config_dir) / "home-assistant_v2.db"
+    if template_db is not None:
+        shutil.copyfile(template_db, db_file)
     async with async_test_home_assistant(config_dir=config_dir) as hass:
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
-        db_url = f"sqlite:///{config_dir}/home-assistant_v2.db"
         # What Home Assistant's bootstrap does before setting the recorder up.
         recorder_helper.async_initialize_recorder(hass)
         if not await async_setup_component(
-            hass, "recorder", {"recorder": {"db_url": db_url, "commit_interval": 0}}
+            hass,
+            "recorder",
+            {"recorder": {"db_url": f"sqlite:///{db_file}", "commit_interval": 0}},
         ):
             raise SystemExit("the recorder did not set up")
         await hass.data[recorder_helper.DATA_RECORDER].db_connected
@@ -123,48 +162,68 @@ async def run(config_dir: str) -> dict[str, Any]:
         await instance.async_db_ready
 
         registry = er.async_get(hass)
-        lux = registry.async_get_or_create(
-            "sensor",
-            "lux_node",
-            "living-room-lux",
-            suggested_object_id="living_room_lux",
-            original_device_class="illuminance",
-        )
-        light = registry.async_get_or_create(
-            "light", "hue", "living-room-lamp", suggested_object_id="living_room_lamp"
-        )
-        hass.states.async_set(ENTITY_ID, "3.0", ATTRIBUTES)
-        hass.states.async_set(light.entity_id, "off")
-        await hass.async_block_till_done()
-        await hass.async_add_executor_job(instance.block_till_done)
-
         location = Location(
             hass.config.latitude, hass.config.longitude, hass.config.time_zone
         )
-        rows = history_rows(location, dt_util.utcnow().timestamp() - 120)
+        end_s = dt_util.utcnow().timestamp() - 120
+        subentries = []
+        written = 0
         started = time.perf_counter()
-        await instance.async_add_executor_job(write_states, hass, ENTITY_ID, rows)
-        print(
-            f"recorder: {len(rows)} state rows of {DAYS} days written in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
-        # Writing the rows above churned a few hundred thousand objects through
-        # the collector's oldest generation, which would bill a full collection
-        # to whatever runs next; start the measurement from a settled heap.
+        for room in range(rooms):
+            lux = registry.async_get_or_create(
+                "sensor",
+                "lux_node",
+                f"room-{room}-lux",
+                suggested_object_id=f"room_{room}_lux",
+                original_device_class="illuminance",
+            )
+            light = registry.async_get_or_create(
+                "light",
+                "hue",
+                f"room-{room}-lamp",
+                suggested_object_id=f"room_{room}_lamp",
+            )
+            subentries.append(
+                ConfigSubentryData(
+                    data={CONF_LUX_SENSOR: lux.id, CONF_LIGHTS: [light.id]},
+                    subentry_type=SUBENTRY_TYPE_ROOM,
+                    title=f"Room {room}",
+                    unique_id=None,
+                )
+            )
+            hass.states.async_set(lux.entity_id, "3.0", lux_attributes(f"Room {room}"))
+            hass.states.async_set(light.entity_id, "off")
+            await hass.async_block_till_done()
+            await hass.async_add_executor_job(instance.block_till_done)
+            if template_db is not None:
+                continue
+            rows = await hass.async_add_executor_job(
+                history_rows, location, end_s, days, room
+            )
+            await instance.async_add_executor_job(
+                write_states, hass, lux.entity_id, rows
+            )
+            written += len(rows)
+            del rows
+        if template_db is None:
+            print(
+                f"recorder: {written} state rows of {rooms} rooms x {days} days "
+                f"written in {time.perf_counter() - started:.1f} s"
+            )
+        else:
+            # The recorder keeps the time of its oldest state in memory (read
+            # at startup); the copied rows are older than what it read.
+            await instance.async_add_executor_job(load_oldest, hass)
+        # Writing the rows above churned objects through the collector's
+        # oldest generation, which would bill a full collection to whatever
+        # runs next; start the measurement from a settled heap.
         gc.collect()
 
         entry = MockConfigEntry(
             domain=DOMAIN,
             title="Home",
             data={CONF_ARCHIVE_DAYS: 400, CONF_N_LEVELS: 4},
-            subentries_data=[
-                ConfigSubentryData(
-                    data={CONF_LUX_SENSOR: lux.id, CONF_LIGHTS: [light.id]},
-                    subentry_type=SUBENTRY_TYPE_ROOM,
-                    title="Living room",
-                    unique_id=None,
-                )
-            ],
+            subentries_data=subentries,
         )
         entry.add_to_hass(hass)
 
@@ -190,18 +249,19 @@ async def run(config_dir: str) -> dict[str, Any]:
         stamps.clear()
         stop.clear()
         gc_pauses.clear()
+        rss_before = rss_mb()
         probe_task = asyncio.create_task(probe())
-        # Split the figure: reading the recorder into the archive, training.
+        # Split the figure: reading the recorder into the archives, training.
         learning_module = sys.modules["custom_components.lighting_replay.learning"]
-        marks: dict[str, float] = {}
+        train_seconds: list[float] = []
         real_train = learning_module.train_blocking
 
         def timed_train(*args: Any, **kwargs: Any) -> Any:
-            marks["train_start"] = time.perf_counter()
+            began = time.perf_counter()
             try:
                 return real_train(*args, **kwargs)
             finally:
-                marks["train_end"] = time.perf_counter()
+                train_seconds.append(time.perf_counter() - began)
 
         learning_module.train_blocking = timed_train
         started = time.perf_counter()
@@ -210,17 +270,17 @@ async def run(config_dir: str) -> dict[str, Any]:
         await hass.async_block_till_done(wait_background_tasks=True)
         learn_seconds = time.perf_counter() - started
         learn_gc_ms = max(gc_pauses, default=0.0) * 1000.0
+        learn_gc_count = len(gc_pauses)
         stop.set()
         await probe_task
         learning_module.train_blocking = real_train
+        gc.collect()
+        rss_kept = rss_mb() - rss_before
 
         worst = int(np.argmax(lags))
-        print(
-            f"longest stall began {stamps[worst] - started:.2f} s after setup began;"
-            f" marks: { {k: round(v - started, 2) for k, v in marks.items()} }"
-        )
-        # A second training with the archive in place (what the nightly run
-        # and the train action do): only minutes newer than the archive are
+        print(f"longest stall began {stamps[worst] - started:.2f} s after setup began")
+        # A second training with the archives in place (what the nightly run
+        # and the train action do): only minutes newer than an archive are
         # read from the recorder.
         first_lags = list(lags)
         lags.clear()
@@ -234,9 +294,14 @@ async def run(config_dir: str) -> dict[str, Any]:
         retrain_lag_ms = max(lags) * 1000.0
         lags[:] = first_lags
 
+        untrained = [
+            room.config.name
+            for room in entry.runtime_data.rooms.values()
+            if room.status is not ModelStatus.TRAINED
+        ]
+        if untrained:
+            print(f"ROOMS NOT TRAINED: {untrained}")
         room = next(iter(entry.runtime_data.rooms.values()))
-        if room.status is not ModelStatus.TRAINED:
-            print(f"THE ROOM WAS NOT TRAINED: {room.status} {room.error}")
         archive_file = storage_path(hass) / f"{room.subentry_id}.archive"
         series = await hass.async_add_executor_job(archive.load, archive_file)
         size = 0 if series is None else archive_file.stat().st_size
@@ -246,20 +311,21 @@ async def run(config_dir: str) -> dict[str, Any]:
         await instance._async_shutdown(None)  # noqa: SLF001
         return {
             "learn_seconds": learn_seconds,
-            "read_seconds": marks.get("train_start", math.nan) - started,
-            "train_seconds": marks.get("train_end", math.nan)
-            - marks.get("train_start", math.nan),
+            "train_seconds": sum(train_seconds),
             "max_loop_lag_ms": max(lags) * 1000.0,
             "p99_loop_lag_ms": float(np.percentile(lags, 99)) * 1000.0,
             "probes": len(lags),
+            "rss_kept_mb": rss_kept,
+            "rss_before_mb": rss_before,
             "retrain_seconds": retrain_seconds,
             "retrain_lag_ms": retrain_lag_ms,
             "gc_ms": learn_gc_ms,
+            "gc_full": learn_gc_count,
             "idle_lag_ms": idle_lag_ms,
             "archive_bytes": size,
             "archive_days": 0.0 if series is None else len(series) / 1440.0,
             "days_of_data": room.days_of_data,
-            "year_bytes": year_archive_bytes(location),
+            "untrained": len(untrained),
         }
 
 
@@ -279,41 +345,63 @@ def _gc_callback(phase: str, info: dict[str, int]) -> None:
 
 def main() -> None:
     """Run the measurement and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rooms", type=int, default=1)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="keep the filled recorder database in this file and reuse it when "
+        "it is there (same rooms, days and Home Assistant version; its history "
+        "then ends when it was written)",
+    )
+    args = parser.parse_args()
     gc.callbacks.append(_gc_callback)
-    print(f"load average before: {os.getloadavg()}")
-    with tempfile.TemporaryDirectory(prefix="ha-learning-") as config_dir:
-        figures = asyncio.run(run(config_dir))
+    print(
+        f"Python {sys.version.split()[0]}, Home Assistant {ha_version}; "
+        f"{args.rooms} rooms x {args.days} days, {args.runs} runs"
+    )
+    results = []
+    with tempfile.TemporaryDirectory(prefix="ha-learning-") as work:
+        template: Path | None = args.db if args.db and args.db.is_file() else None
+        for number in range(1, args.runs + 1):
+            load_before = os.getloadavg()
+            config_dir = Path(work) / f"run{number}"
+            config_dir.mkdir()
+            figures = asyncio.run(run(str(config_dir), args.rooms, args.days, template))
+            if template is None:
+                template = args.db or Path(work) / "template.db"
+                shutil.copyfile(config_dir / "home-assistant_v2.db", template)
+            shutil.rmtree(config_dir)
+            results.append(figures)
+            print(
+                f"run {number}: learn_seconds={figures['learn_seconds']:.2f} "
+                f"(training {figures['train_seconds']:.2f} s of it) "
+                f"max_loop_lag_ms={figures['max_loop_lag_ms']:.1f} "
+                f"p99_loop_lag_ms={figures['p99_loop_lag_ms']:.1f} "
+                f"rss_kept_mb={figures['rss_kept_mb']:.1f} "
+                f"(of {figures['rss_before_mb']:.0f} MB before) "
+                f"full_gc={figures['gc_full']} longest {figures['gc_ms']:.1f} ms "
+                f"idle_lag_ms={figures['idle_lag_ms']:.1f} "
+                f"retrain_seconds={figures['retrain_seconds']:.2f} "
+                f"retrain_lag_ms={figures['retrain_lag_ms']:.1f} "
+                f"days_of_data={figures['days_of_data']:.1f} "
+                f"load={load_before[0]:.1f}->{os.getloadavg()[0]:.1f}"
+            )
+    location = Location(52.52, 13.405, "Europe/Berlin")
+    figures = results[0]
     print(
         f"archive: {figures['archive_bytes']} bytes for "
-        f"{figures['archive_days']:.1f} days "
-        f"({figures['archive_bytes'] / max(figures['archive_days'], 1e-9) * 365:.0f}"
-        " bytes per year at that rate)"
-    )
-    print(
-        f"learning: {figures['learn_seconds']:.2f} s in all "
-        f"(setup and archive from the recorder {figures['read_seconds']:.2f} s, "
-        f"training {figures['train_seconds']:.2f} s) on "
-        f"{figures['days_of_data']:.1f} days of data"
-    )
-    print(
-        f"event loop: {figures['probes']} probes, longest stall "
-        f"{figures['max_loop_lag_ms']:.1f} ms, 99th percentile "
-        f"{figures['p99_loop_lag_ms']:.1f} ms (idle Home Assistant before: "
-        f"longest {figures['idle_lag_ms']:.1f} ms)"
-    )
-    print(
-        "longest full garbage collection while learning (it stops every "
-        f"thread, the event loop too): {figures['gc_ms']:.1f} ms"
-    )
-    print(
-        f"training again with the archive in place: {figures['retrain_seconds']:.2f}"
-        f" s, longest loop stall {figures['retrain_lag_ms']:.1f} ms"
+        f"{figures['archive_days']:.1f} days of the first room"
     )
     print(f"load average after: {os.getloadavg()}")
     print(
-        f"RESULT learn_seconds={figures['learn_seconds']:.2f} "
-        f"max_loop_lag_ms={figures['max_loop_lag_ms']:.1f} "
-        f"archive_bytes_per_room_year={figures['year_bytes']}"
+        f"RESULT rooms={args.rooms} days={args.days} "
+        f"learn_seconds={max(r['learn_seconds'] for r in results):.2f} "
+        f"max_loop_lag_ms={max(r['max_loop_lag_ms'] for r in results):.1f} "
+        f"rss_kept_mb={max(r['rss_kept_mb'] for r in results):.1f} "
+        f"archive_bytes_per_room_year={year_archive_bytes(location)}"
     )
 
 

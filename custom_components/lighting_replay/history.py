@@ -20,20 +20,35 @@ What a state is worth depends on the entity (`StateKind`):
 
 `read_minute_series` does blocking database reads: run it in the recorder's
 own executor (`recorder.get_instance(hass).async_add_executor_job`).
+
+It reads the recorder's `states` table through the recorder's own session,
+the same rows Home Assistant's `state_changes_during_period` returns (the
+state in force at the start, then each change of state), but as plain
+(time, state, attributes id) rows streamed a page at a time: no state object,
+no datetime and no attribute dictionary per row. Each distinct attributes row
+is decoded once. A year of a lux sensor is about half a million rows; made
+into state objects they cost seconds, and the objects that outlived a young
+collection were promoted into the oldest generation until a full collection
+ran, which stops every thread, the event loop too, for 100 ms and more. The
+rows here are consumed as they arrive and leave nothing tracked behind (the
+values go into plain arrays), so reading promotes nothing.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-import gc
 import math
+from typing import Any
 
 from homeassistant.components.light import ATTR_BRIGHTNESS
-from homeassistant.components.recorder import history
+from homeassistant.components.recorder.db_schema import StateAttributes, States
+from homeassistant.components.recorder.models.state_attributes import (
+    decode_attributes_from_source,
+)
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     STATE_HOME,
@@ -43,18 +58,23 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import HomeAssistant, State, split_entity_id
+from homeassistant.helpers.recorder import get_instance, session_scope
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import Select, case, select
+from sqlalchemy.orm import Session
 
 from .const import LUX_UNITS, MAX_HOLD
 from .engine.series import MinuteSeries, to_minute_series
 
 type FloatArray = npt.NDArray[np.float64]
 
-# Rows per history query. The database driver turns a query's rows into
-# Python objects without letting other threads run, so a large page would
-# stall the event loop; a thousand rows take a few milliseconds.
-PAGE_ROWS = 1000
+# Rows fetched from the database at a time. Fetching a page holds the
+# interpreter (the driver makes the page's rows in one go), and the rows of
+# a page are alive until it is consumed: a few hundred rows keep both short.
+PAGE_ROWS = 500
+# Databases whose rows are read from the driver's cursor (see `_pages`).
+DRIVER_CURSOR_DIALECTS = frozenset({"sqlite"})
 
 
 @dataclass(kw_only=True)
@@ -66,61 +86,84 @@ class HistoryReport:
     other_units: dict[str, int] = field(default_factory=dict)
 
 
-def light_value_of(state: State, report: HistoryReport) -> float:
+def light_value(
+    state: str, attributes: Mapping[str, Any], report: HistoryReport
+) -> float:
     """Return a light's or switch's brightness (0..1), NaN if not known."""
-    if state.state == STATE_OFF:
+    if state == STATE_OFF:
         return 0.0
-    if state.state != STATE_ON:
-        if state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+    if state != STATE_ON:
+        if state not in (STATE_UNAVAILABLE, STATE_UNKNOWN):
             report.not_numeric += 1
         return math.nan
-    brightness = state.attributes.get(ATTR_BRIGHTNESS)
+    brightness = attributes.get(ATTR_BRIGHTNESS)
     if isinstance(brightness, int | float) and math.isfinite(brightness):
         # On at brightness 0 still shines a little.
         return min(max(float(brightness) / 255.0, 1.0 / 255.0), 1.0)
     return 1.0
 
 
-def presence_value_of(state: State, report: HistoryReport) -> float:
+def presence_value(state: str, entity_id: str, report: HistoryReport) -> float:
     """Return 1 while anybody is home, 0 while nobody is, NaN if not known.
 
     A person, device tracker or group of them is home in the state `home`;
     a binary sensor or a group of them while `on`; a zone while the number
     of people in it (its state) is above 0.
     """
-    value = state.state
-    if value in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+    if state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
         return math.nan
-    if value in (STATE_HOME, STATE_ON):
+    if state in (STATE_HOME, STATE_ON):
         return 1.0
-    # The recorder's states (`LazyState`) have no `domain`: take the entity_id's.
-    if split_entity_id(state.entity_id)[0] == "zone":
+    if split_entity_id(entity_id)[0] == "zone":
         try:
-            return 1.0 if int(value) > 0 else 0.0
+            return 1.0 if int(state) > 0 else 0.0
         except ValueError:
             report.not_numeric += 1
             return math.nan
     return 0.0
 
 
-def reading_of(state: State, report: HistoryReport) -> float:
-    """Return a state's lux value, or NaN if it is not an illuminance reading."""
+def lux_factor(attributes: Mapping[str, Any]) -> float | str:
+    """Return the factor to lux of a sensor's unit, or the unit if it has none."""
+    unit = attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    if unit is None:
+        # An illuminance sensor without a unit reports lux.
+        return 1.0
+    if (factor := LUX_UNITS.get(str(unit).strip().lower())) is None:
+        return str(unit)
+    return factor
+
+
+def lux_value(state: str, factor: float | str, report: HistoryReport) -> float:
+    """Return a state's lux value (`factor`: `lux_factor`), NaN if none."""
     try:
-        value = float(state.state)
+        value = float(state)
     except ValueError:
         report.not_numeric += 1
         return math.nan
     if not math.isfinite(value):
         report.not_numeric += 1
         return math.nan
-    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
-    if unit is None:
-        # An illuminance sensor without a unit reports lux.
-        return value
-    if (factor := LUX_UNITS.get(str(unit).strip().lower())) is None:
-        report.other_units[str(unit)] = report.other_units.get(str(unit), 0) + 1
+    if isinstance(factor, str):
+        report.other_units[factor] = report.other_units.get(factor, 0) + 1
         return math.nan
     return value * factor
+
+
+def light_value_of(state: State, report: HistoryReport) -> float:
+    """Return a light's or switch's brightness (0..1), NaN if not known."""
+    return light_value(state.state, state.attributes, report)
+
+
+def presence_value_of(state: State, report: HistoryReport) -> float:
+    """Return 1 while anybody is home, 0 while nobody is, NaN if not known."""
+    # The recorder's states (`LazyState`) have no `domain`: take the entity_id's.
+    return presence_value(state.state, state.entity_id, report)
+
+
+def reading_of(state: State, report: HistoryReport) -> float:
+    """Return a state's lux value, or NaN if it is not an illuminance reading."""
+    return lux_value(state.state, lux_factor(state.attributes), report)
 
 
 class StateKind(Enum):
@@ -175,49 +218,182 @@ def held_samples(
     return np.repeat(times_s, counts) + 60.0 * steps, np.repeat(values, counts)
 
 
-def _state_changes(
+class _RowValues:
+    """Turns (state, attributes id) rows of one entity into values.
+
+    The attributes of an id are decoded once; what a (state, attributes)
+    pair is worth is kept for the few states of a light or presence entity.
+    A lux reading is parsed per row, its unit's factor kept per attributes id.
+    """
+
+    def __init__(
+        self,
+        kind: StateKind,
+        entity_id: str,
+        attributes_of: Callable[[int], Mapping[str, Any]],
+        report: HistoryReport,
+    ) -> None:
+        self.kind = kind
+        self.entity_id = entity_id
+        self.attributes_of = attributes_of
+        self.report = report
+        self.factors: dict[int | None, float | str] = {}
+        self.values: dict[tuple[str | None, int | None], float] = {}
+        self.counts: dict[tuple[str | None, int | None], HistoryReport] = {}
+
+    def __call__(self, state: str | None, attributes_id: int | None) -> float:
+        """Return the value of one row."""
+        if self.kind is StateKind.LUX:
+            if (factor := self.factors.get(attributes_id)) is None:
+                factor = self.factors[attributes_id] = lux_factor(
+                    self.attributes_of(attributes_id)  # type: ignore[arg-type]
+                )
+            return lux_value(state or "", factor, self.report)
+        key = (state, attributes_id)
+        value = self.values.get(key)
+        if value is None:
+            # What this pair adds to the report, to add again on every row.
+            counted = HistoryReport()
+            if self.kind is StateKind.LIGHT:
+                value = light_value(
+                    state or "",
+                    self.attributes_of(attributes_id),  # type: ignore[arg-type]
+                    counted,
+                )
+            else:
+                value = presence_value(state or "", self.entity_id, counted)
+            self.values[key] = value
+            self.counts[key] = counted
+        counted = self.counts[key]
+        if counted.not_numeric:
+            self.report.not_numeric += counted.not_numeric
+        return value
+
+
+def _attributes_reader(
+    session: Session, legacy: dict[int, str | None]
+) -> Callable[[int | None], Mapping[str, Any]]:
+    """Return a function from an attributes id to the attributes (decoded once).
+
+    Rows older than the shared attributes table keep theirs in the row
+    (`legacy`, by a negative id of their own).
+    """
+    cache: dict[str, dict[str, Any]] = {}
+
+    def attributes_of(attributes_id: int | None) -> Mapping[str, Any]:
+        if attributes_id is None:
+            return {}
+        if attributes_id < 0:
+            source = legacy.get(attributes_id)
+        else:
+            source = session.execute(
+                select(StateAttributes.shared_attrs).where(
+                    StateAttributes.attributes_id == attributes_id
+                )
+            ).scalar()
+        return decode_attributes_from_source(source, cache)
+
+    return attributes_of
+
+
+def _pages(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
+    """Yield a query's rows a page at a time, streamed from the database.
+
+    On SQLite (most homes) the rows come straight from the driver's cursor
+    as plain tuples: the query layer's row objects would double the cost of
+    reading. Other databases stream through the session (server-side cursor).
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name not in DRIVER_CURSOR_DIALECTS:
+        result = session.execute(
+            stmt, execution_options={"stream_results": True, "yield_per": PAGE_ROWS}
+        )
+        yield from result.partitions()
+        return
+    compiled = stmt.compile(dialect=dialect)
+    params = [compiled.params[name] for name in compiled.positiontup or ()]
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        while page := cursor.fetchmany(PAGE_ROWS):
+            yield page
+    finally:
+        cursor.close()
+
+
+def _read_states(
     hass: HomeAssistant,
     entity_id: str,
     start: datetime,
     end: datetime,
-    *,
-    attributes: bool,
-) -> Iterator[State]:
-    """Yield an entity's states from `start` to `end`, a page at a time.
+    kind: StateKind,
+    report: HistoryReport,
+) -> tuple[array[float], array[float]]:
+    """Return the times and values of an entity's states from `start` to `end`.
 
-    The first is the state in force at `start`.
+    The first is the state in force at `start` (its time `start`), as the
+    history API gives it when the recorder holds anything that old; then
+    each change of state (not of attributes alone), in order.
     """
-    page_start = start
-    first_page = True
-    while True:
-        # The previous page is garbage by now: a young collection here keeps
-        # the next page's objects from being promoted to the oldest
-        # generation (a collection during the page would promote them), and
-        # promotions are what start a full collection, which stops every
-        # thread, the event loop too.
-        gc.collect(1)
-        states = history.state_changes_during_period(
-            hass,
-            page_start,
-            end,
-            entity_id,
-            no_attributes=not attributes,
-            limit=PAGE_ROWS,
-            include_start_time_state=first_page,
-        ).get(entity_id, [])
-        for state in states:
-            # A page starts at the previous page's last row, which the query
-            # may return again (its time went through a float and back).
-            if not first_page and state.last_changed <= page_start:
-                continue
-            yield state
-        if len(states) < PAGE_ROWS:
-            return
-        page_start = max(
-            states[-1].last_changed, page_start + timedelta(microseconds=1)
+    times = array("d")
+    values = array("d")
+    instance = get_instance(hass)
+    start_s = start.timestamp()
+    end_s = end.timestamp()
+    with session_scope(hass=hass, read_only=True) as session:
+        metadata_id = instance.states_meta_manager.get(entity_id, session, False)
+        if metadata_id is None:
+            return times, values
+        legacy: dict[int, str | None] = {}
+        attributes_of = _attributes_reader(session, legacy)
+        value_of = _RowValues(kind, entity_id, attributes_of, report)
+        oldest_s = instance.states_manager.oldest_ts
+        if oldest_s is not None and oldest_s < start_s:
+            first = session.execute(
+                select(States.state, States.attributes_id, States.attributes)
+                .where(States.metadata_id == metadata_id)
+                .where(States.last_updated_ts < start_s)
+                .order_by(States.last_updated_ts.desc())
+                .limit(1)
+            ).first()
+            if first is not None:
+                state, attributes_id, own = first
+                if attributes_id is None and own:
+                    attributes_id = -1 - len(legacy)
+                    legacy[attributes_id] = own
+                report.states += 1
+                times.append(start_s)
+                values.append(value_of(state, attributes_id))
+        stmt = (
+            select(
+                States.last_updated_ts,
+                States.state,
+                States.attributes_id,
+                # Attributes kept in the row itself (before the shared table).
+                case((States.attributes_id.is_(None), States.attributes)),
+            )
+            .where(States.metadata_id == metadata_id)
+            .where(
+                (States.last_changed_ts == States.last_updated_ts)
+                | States.last_changed_ts.is_(None)
+            )
+            .where(States.last_updated_ts > start_s)
+            .where(States.last_updated_ts < end_s)
+            .order_by(States.last_updated_ts)
         )
-        first_page = False
-        del states
+        append_time = times.append
+        append_value = values.append
+        for page in _pages(session, stmt):
+            for time_s, state, attributes_id, own in page:
+                if own:
+                    attributes_id = -1 - len(legacy)
+                    legacy[attributes_id] = own
+                append_time(time_s)
+                append_value(value_of(state, attributes_id))
+            report.states += len(page)
+            del page
+    return times, values
 
 
 def read_minute_series(
@@ -234,15 +410,7 @@ def read_minute_series(
     report = HistoryReport()
     start_s = start.timestamp()
     end_s = end.timestamp()
-    state_times = array("d")
-    state_values = array("d")
-    for state in _state_changes(
-        hass, entity_id, start, end, attributes=kind.needs_attributes
-    ):
-        report.states += 1
-        state_times.append(max(state.last_changed.timestamp(), start_s))
-        state_values.append(kind.value_of(state, report))
-
+    state_times, state_values = _read_states(hass, entity_id, start, end, kind, report)
     times, values = held_samples(
         np.frombuffer(state_times, dtype=np.float64),
         np.frombuffer(state_values, dtype=np.float64),

@@ -81,6 +81,7 @@ from .engine.training import (
 )
 from .engine.zones import Location
 from .history import StateKind, read_minute_series
+from .memory import release_freed_memory
 from .repairs import async_clear_not_enough_data, async_report_not_enough_data
 from .storage import (
     RoomFiles,
@@ -411,6 +412,7 @@ class Learning:
         for subentry_id in self.rooms:
             await self._async_update_archive_logged(subentry_id)
         await self.async_update_presence()
+        await self.hass.async_add_executor_job(release_freed_memory)
 
     async def _async_update_archive_logged(self, subentry_id: str) -> None:
         """Update an archive in the background: a failure is logged, not raised."""
@@ -626,15 +628,20 @@ class Learning:
             raise NotEnoughData(0.0, options.min_days)
         excluded = await self.async_excluded()
         learned = await self._async_for_training(sources, options)
-        async with self._train_lock:
-            return await self.hass.async_add_executor_job(
-                train_blocking,
-                room.config.name,
-                learned.with_excluded(excluded),
-                self.location,
-                options,
-                room.config.on_lux,
-            )
+        del sources
+        try:
+            async with self._train_lock:
+                return await self.hass.async_add_executor_job(
+                    train_blocking,
+                    room.config.name,
+                    learned.with_excluded(excluded),
+                    self.location,
+                    options,
+                    room.config.on_lux,
+                )
+        finally:
+            del learned
+            await self.hass.async_add_executor_job(release_freed_memory)
 
     async def _async_for_training(
         self, sources: RoomSources, options: TrainingOptions

@@ -334,21 +334,33 @@ def _forward_steps(
     x = lay.symbols
     t_max, n_seq = x.shape
     k = trans.shape[0]
-    emit_t = np.ascontiguousarray(emit.T)  # (S, K)
+    # Each step is a handful of numpy calls on (sequences, states) arrays;
+    # with short runs (symbols that change every minute or two) there is a
+    # step per minute, so the per-step work is kept to the fewest and
+    # cheapest calls: emissions gathered for all steps at once, matrix
+    # products for the sums, results written in place.
+    emit_x = _emissions_of(x, emit)  # (T, N, K)
+    ones = np.ones(k)
     alpha = np.zeros((t_max, n_seq, k))
     sums = np.ones((t_max, n_seq))
-    a = start * emit_t[x[0]]
+    a = start * emit_x[0]
     for t in range(t_max):
         n = lay.active[t]
         if t > 0:
-            a = (alpha[t - 1, :n] @ trans) * emit_t[x[t, :n]]
-        s = a.sum(axis=1)
+            a = alpha[t - 1, :n].dot(trans)
+            a *= emit_x[t, :n]
+        s = a.dot(ones)
         sums[t, :n] = s
         # An impossible sequence keeps a zero lattice instead of NaN.
-        alpha[t, :n] = a / np.where(s > 0, s, 1.0)[:, None]
+        np.divide(a, np.where(s > 0, s, 1.0)[:, None], out=alpha[t, :n])
     with np.errstate(divide="ignore"):
         loglik = np.log(sums).sum(axis=0)
     return alpha, sums, loglik
+
+
+def _emissions_of(x: IntArray, emit: FloatArray) -> FloatArray:
+    """Return ``emit[:, x]`` moved last: the emission of each state per symbol."""
+    return np.ascontiguousarray(emit.T)[x]
 
 
 def _estep_steps(
@@ -366,17 +378,19 @@ def _estep_steps(
     t_max, n_seq = x.shape
     k = trans.shape[0]
     trans_t = np.ascontiguousarray(trans.T)
-    emit_t = np.ascontiguousarray(emit.T)
     safe = np.where(sums > 0, sums, np.inf)
     # Annotated: numpy 2.2 and 2.3 type np.minimum's result differently.
     beta: FloatArray = np.zeros((t_max, n_seq, k))
     cols = np.arange(n_seq)
     beta[lay.lengths - 1, cols] = (1.0 / safe[lay.lengths - 1, cols])[:, None]
+    emit_x = _emissions_of(x, emit)
     with np.errstate(over="ignore"):
         for t in range(t_max - 2, -1, -1):
             n = lay.active[t + 1]
-            b = (emit_t[x[t + 1, :n]] * beta[t + 1, :n]) @ trans_t
-            beta[t, :n] = np.minimum(b / safe[t, :n, None], _HUGE)
+            b = emit_x[t + 1, :n] * beta[t + 1, :n]
+            b = b.dot(trans_t)
+            b /= safe[t, :n, None]
+            np.minimum(b, _HUGE, out=beta[t, :n])
         beta = np.minimum(beta, _HUGE)
     w = lay.weights
     gamma = alpha * beta
@@ -385,7 +399,7 @@ def _estep_steps(
     gamma *= w[None, :, None]
     start_counts = gamma[0].sum(axis=0)
     if t_max > 1:
-        bb = emit_t[x[1:]] * beta[1:]
+        bb = emit_x[1:] * beta[1:]
         aw = alpha[:-1] * w[None, :, None]
         trans_counts = trans * (aw.reshape(-1, k).T @ bb.reshape(-1, k))
     else:

@@ -110,13 +110,19 @@ def clean_readings(
             f"{times.size} timestamps but {values.size} lux values: "
             "they must have the same length"
         )
-    keep = np.isfinite(times) & np.isfinite(values)
+    keep = np.isfinite(times)
+    keep &= np.isfinite(values)
     keep &= values >= -NEGATIVE_TOLERANCE_LUX
     keep &= values <= max_lux
     times = times[keep]
-    values = np.maximum(values[keep], 0.0)
-    order = np.argsort(times, kind="stable")
-    return times[order], values[order]
+    values = values[keep]
+    del keep
+    np.maximum(values, 0.0, out=values)
+    if times.size > 1 and bool(np.any(times[1:] < times[:-1])):
+        order = np.argsort(times, kind="stable")
+        return times[order], values[order]
+    # Already in order (as history is): no sorting copies.
+    return times, values
 
 
 def to_minute_series(
@@ -138,42 +144,53 @@ def to_minute_series(
     if times.size == 0:
         raise ValueError("no valid lux readings")
 
-    minute_of = np.floor(times / 60.0).astype(np.int64)
-    start = int(minute_of[0])
-    n = int(minute_of[-1]) - start + 1
+    # The minute of each reading, from the first reading's minute. Arrays
+    # of minutes are int32 (a series spans at most MAX_SPAN_MINUTES) and
+    # temporaries are dropped as soon as they are used: a year of readings
+    # is half a million values.
+    start = math.floor(float(times[0]) / 60.0)
+    n = math.floor(float(times[-1]) / 60.0) - start + 1
     if n > MAX_SPAN_MINUTES:
         raise ValueError(
             f"readings span {n / 1440:.0f} days, more than {MAX_SPAN_MINUTES // 1440}"
             " days: check the timestamps (UTC epoch seconds)"
         )
-    index = minute_of - start
-
+    index = np.floor(times / 60.0)
+    index -= start
+    index = index.astype(np.int32)
     # Mean of the readings that fall in each minute.
-    sums = np.bincount(index, weights=values, minlength=n)
+    out = np.bincount(index, weights=values, minlength=n).astype(np.float64, copy=False)
     counts = np.bincount(index, minlength=n)
     observed = counts > 0
-    out = np.full(n, np.nan)
-    out[observed] = sums[observed] / counts[observed]
-
+    np.divide(out, counts, out=out, where=observed)
+    del counts
+    out[~observed] = np.nan
     # Hold the last value through short silences only. For each observed
     # minute, the next observed minute and the time between the readings
     # decide whether the minutes in between are filled.
-    obs_idx = np.flatnonzero(observed)
+    obs_idx = np.flatnonzero(observed).astype(np.int32)
     if obs_idx.size > 1:
         # Seconds from the last reading of one observed minute to the first
         # reading of the next observed minute.
-        first_in_minute = np.searchsorted(index, obs_idx, side="left")
-        last_in_minute = np.searchsorted(index, obs_idx, side="right") - 1
-        silence_s = times[first_in_minute[1:]] - times[last_in_minute[:-1]]
-        short = silence_s <= max_gap_minutes * 60.0
+        first_in_minute = np.searchsorted(index, obs_idx[1:], side="left")
+        silence_s = times[first_in_minute]
+        del first_in_minute
+        last_in_minute = np.searchsorted(index, obs_idx[:-1], side="right")
+        last_in_minute -= 1
+        silence_s -= times[last_in_minute]
+        del last_in_minute
         # Forward fill: every minute takes the index of the last observed
         # minute at or before it, but only where the silence after that
         # observed minute is short.
         fill_ok = np.zeros(n, dtype=bool)
-        fill_ok[obs_idx[:-1]] = short
-        last_obs = np.maximum.accumulate(np.where(observed, np.arange(n), -1))
-        holdable = ~observed & (last_obs >= 0)
-        holdable[holdable] &= fill_ok[last_obs[holdable]]
+        fill_ok[obs_idx[:-1]] = silence_s <= max_gap_minutes * 60.0
+        del silence_s
+        last_obs = np.arange(n, dtype=np.int32)
+        last_obs[~observed] = 0
+        np.maximum.accumulate(last_obs, out=last_obs)
+        holdable = fill_ok[last_obs]
+        del fill_ok
+        holdable &= ~observed
         out[holdable] = out[last_obs[holdable]]
     return MinuteSeries(start, out)
 

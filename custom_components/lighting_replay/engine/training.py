@@ -241,12 +241,20 @@ def prepare_sources(
         start, n = smoothed.start_minute, len(smoothed)
     else:
         start, n = bounds[0], bounds[1] - bounds[0]
+    # A year of minutes is half a million values per array: arrays are
+    # shared rather than copied where they line up, and dropped when used.
     minutes = np.arange(start, start + n, dtype=np.int64)
+    zones = zones_of_minutes(minutes, location)
 
-    lux_grid = None if smoothed is None else on_grid(smoothed, start, n)
+    lux_grid = None
+    if smoothed is not None:
+        aligned = smoothed.start_minute == start and len(smoothed) == n
+        lux_grid = smoothed.lux if aligned else on_grid(smoothed, start, n)
+    del smoothed
     elevation = (
         np.full(n, np.nan) if lux_grid is None else solar_elevation(minutes, location)
     )
+    del minutes
     lux_on_off = None
     lux_levels = None
     if lux_grid is not None:
@@ -267,6 +275,7 @@ def prepare_sources(
         if lux_levels is not None:
             lux_on_off = lamp_on_off(lux_levels, lux_grid, elevation, opts.daylight)
     lights = None if kind == "lux" else lights_on_grid(masked, start, n)
+    del masked, lux
     on_off = combine_on_off(lights, lux_on_off, lux_grid, settle=opts.window)
 
     if lights is None:
@@ -289,7 +298,6 @@ def prepare_sources(
     if days < opts.min_days or n_valid == 0:
         raise NotEnoughData(round(days, 2), opts.min_days)
 
-    zones = zones_of_minutes(minutes, location)
     return PreparedRoom(
         series=MinuteSeries(start, values),
         elevation=elevation,

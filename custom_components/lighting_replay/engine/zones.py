@@ -268,15 +268,16 @@ def zones_of_minutes(
     return labels[np.searchsorted(starts, m, side="right") - 1]
 
 
-def solar_elevation(
-    minutes: npt.ArrayLike, location: Location
-) -> npt.NDArray[np.float64]:
-    """Return the sun's elevation in degrees at each UTC epoch minute.
+#: Minutes of elevation computed at a time: the formulas' temporaries stay
+#: a few hundred kB however long the series (a year of minutes at once
+#: would hold some 60 MB of them).
+_ELEVATION_CHUNK = 16 * 1440
 
-    Low-precision almanac formulas (a few hundredths of a degree), good
-    enough to tell daylight from dark, and vectorised unlike astral.
-    """
-    m = np.asarray(minutes, dtype=np.float64)
+
+def _elevation_of(
+    m: npt.NDArray[np.float64], location: Location
+) -> npt.NDArray[np.float64]:
+    """Return the sun's elevation in degrees at epoch minutes ``m`` (floats)."""
     d = m / 1440.0 - 10957.5  # days since 2000-01-01 12:00 UTC
     mean_long = np.deg2rad(280.460 + 0.9856474 * d)
     anomaly = np.deg2rad(357.528 + 0.9856003 * d)
@@ -295,6 +296,26 @@ def solar_elevation(
         declination
     ) * np.cos(hour_angle)
     return np.asarray(np.rad2deg(np.arcsin(np.clip(sin_el, -1.0, 1.0))))
+
+
+def solar_elevation(
+    minutes: npt.ArrayLike, location: Location
+) -> npt.NDArray[np.float64]:
+    """Return the sun's elevation in degrees at each UTC epoch minute.
+
+    Low-precision almanac formulas (a few hundredths of a degree), good
+    enough to tell daylight from dark, and vectorised unlike astral. Long
+    series are computed a few days at a time (the same values, less memory).
+    """
+    m = np.asarray(minutes, dtype=np.float64)
+    if m.size <= _ELEVATION_CHUNK:
+        return _elevation_of(m, location)
+    flat = m.ravel()
+    out = np.empty(flat.size, dtype=np.float64)
+    for first in range(0, flat.size, _ELEVATION_CHUNK):
+        chunk = slice(first, first + _ELEVATION_CHUNK)
+        out[chunk] = _elevation_of(flat[chunk], location)
+    return out.reshape(m.shape)
 
 
 def after_dark(minutes: npt.ArrayLike, location: Location) -> npt.NDArray[np.bool_]:
