@@ -1,6 +1,6 @@
 """How real are generated nights on real houses? The per-night protocol.
 
-The measure is ``engine/night_realism.py`` (issue 14): nights from 16:00 to
+The measure is ``engine/night_realism.py``: nights from 16:00 to
 05:00 local, dark minutes only; the real "on" from the readings (held at
 most 10 minutes, 4 K-Means levels fitted on the training nights, on above
 the midpoint of the two darkest centres); components profile, minutes,

@@ -1,7 +1,7 @@
 """How real do generated nights look? The per-night measure of real houses.
 
 ``realism.py`` compares whole days; this module compares *nights*, the part
-of the day a house is watched in, as issue 14 defines it:
+of the day a house is watched in:
 
 - A night is keyed by the date of its evening and covers the local wall
   clock from 16:00 to 05:00 the next morning (``NIGHT_MINUTES`` = 780
