@@ -38,12 +38,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .engine.series import MinuteSeries
+from .engine.zones import MINUTES_PER_DAY
 
 MAGIC = b"LRAR"
 FORMAT_VERSION = 1
 _HEADER = struct.Struct("<4sHHqII")
 MAX_STORED_LUX = float(np.finfo(np.float16).max)
-MINUTES_PER_DAY = 1440
 
 
 class ArchiveError(Exception):

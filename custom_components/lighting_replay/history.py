@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 import math
+import re
 from typing import Any
 
 from homeassistant.components.light import ATTR_BRIGHTNESS
@@ -84,6 +85,10 @@ class HistoryReport:
     states: int = 0
     not_numeric: int = 0
     other_units: dict[str, int] = field(default_factory=dict)
+
+
+#: A sensor state that is a number (see `lux_value`).
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def light_value(
@@ -135,12 +140,16 @@ def lux_factor(attributes: Mapping[str, Any]) -> float | str:
 
 
 def lux_value(state: str, factor: float | str, report: HistoryReport) -> float:
-    """Return a state's lux value (`factor`: `lux_factor`), NaN if none."""
-    try:
-        value = float(state)
-    except ValueError:
+    """Return a state's lux value (`factor`: `lux_factor`), NaN if none.
+
+    Only what a sensor's state can be is a number: ASCII digits with an
+    optional sign, point and exponent. Python's `float` also takes "1_000"
+    and other scripts' digits ("١٢٣"), which no sensor reports.
+    """
+    if NUMBER.fullmatch(state) is None:
         report.not_numeric += 1
         return math.nan
+    value = float(state)
     if not math.isfinite(value):
         report.not_numeric += 1
         return math.nan

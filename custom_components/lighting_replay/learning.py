@@ -79,7 +79,7 @@ from .engine.training import (
     train_room,
     train_sources,
 )
-from .engine.zones import Location
+from .engine.zones import MINUTES_PER_DAY, Location
 from .history import StateKind, read_minute_series
 from .memory import release_freed_memory
 from .repairs import async_clear_not_enough_data, async_report_not_enough_data
@@ -101,7 +101,6 @@ ARCHIVE_UPDATE_INTERVAL = timedelta(hours=1)
 RETRAIN_AFTER = timedelta(hours=20)
 # Absent days found from every room's lights are reused this long.
 ABSENCE_TTL = timedelta(hours=1)
-MINUTES_PER_DAY = 1440
 type Ranges = tuple[tuple[int, int], ...]
 
 

@@ -41,12 +41,11 @@ from .model import RoomModel
 from .schedule import ScheduleOptions, sample_day
 from .series import MinuteSeries
 from .training import lamp_on_off
-from .zones import Location, day_zones, local_clock, solar_elevation
+from .zones import MINUTES_PER_DAY, Location, day_zones, local_clock, solar_elevation
 
 type FloatArray = npt.NDArray[np.float64]
 type Days = Mapping[date, FloatArray]
 
-MINUTES_PER_DAY = 1440
 #: A day counts for per-day figures when this share of it was observed.
 MIN_COVERAGE = 0.8
 #: Missing stretches up to this long inside a real day keep the state before.

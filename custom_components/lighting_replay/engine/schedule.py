@@ -61,6 +61,7 @@ import numpy.typing as npt
 from .hmm import CategoricalHMM
 from .model import RoomModel
 from .zones import (
+    MINUTES_PER_DAY,
     DayZones,
     Location,
     Zone,
@@ -69,9 +70,6 @@ from .zones import (
     epoch_minute,
     local_datetime,
 )
-
-#: Minutes of a normal local day; ``on_minutes`` is indexed by wall clock.
-MINUTES_PER_DAY = 1440
 
 
 @dataclass(frozen=True, order=True)

@@ -55,14 +55,19 @@ from .sources import (
     on_grid,
     span,
 )
-from .zones import DARK_ELEVATION_DEG, Location, Zone, solar_elevation, zones_of_minutes
+from .zones import (
+    DARK_ELEVATION_DEG,
+    MINUTES_PER_DAY,
+    Location,
+    Zone,
+    solar_elevation,
+    zones_of_minutes,
+)
 
 #: What a bright minute in daylight counts as (see the module's docstring).
 DAYLIGHT_RULES = ("after_dark", "unknown", "off", "keep")
 #: The ``daylight`` setting of a model learned from lights: the whole day.
 WHOLE_DAY = "whole_day"
-#: Minutes of a day; "days of data" is usable minutes divided by this.
-MINUTES_PER_DAY = 1440
 
 
 class NotEnoughData(Exception):

@@ -59,6 +59,9 @@ HORIZON_DEG = -0.833
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+#: Minutes of a normal local day (1380 or 1500 where clocks change).
+MINUTES_PER_DAY = 1440
+
 
 class Zone(IntEnum):
     """A part of the day with its own lamp habits."""
