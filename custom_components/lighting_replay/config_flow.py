@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import time
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -27,7 +28,6 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
-    TimeSelector,
 )
 import voluptuous as vol
 
@@ -419,10 +419,25 @@ def _validate_room(
 
 
 # Replay
+# Replay times are chosen in quarter hours on a 24-hour clock, shown as they
+# are set ("18:30"); another time can be typed. (The time selector asks for
+# seconds and shows "AM" when empty.)
+TIME_CHOICES = [f"{h:02d}:{m:02d}" for h in range(24) for m in (0, 15, 30, 45)]
+TIME_KEYS = (CONF_WINDOW_START, CONF_WINDOW_END, CONF_ALL_OFF_BY)
+
+
+def _time_selector() -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=TIME_CHOICES, custom_value=True, mode=SelectSelectorMode.DROPDOWN
+        )
+    )
+
+
 REPLAY_OPTIONS_SCHEMA = vol.Schema(
     {
-        vol.Optional(CONF_WINDOW_START): TimeSelector(),
-        vol.Optional(CONF_WINDOW_END): TimeSelector(),
+        vol.Optional(CONF_WINDOW_START): _time_selector(),
+        vol.Optional(CONF_WINDOW_END): _time_selector(),
         vol.Optional(CONF_SUNSET_OFFSET): NumberSelector(
             NumberSelectorConfig(
                 min=-MAX_SUNSET_OFFSET,
@@ -432,7 +447,7 @@ REPLAY_OPTIONS_SCHEMA = vol.Schema(
                 unit_of_measurement="min",
             )
         ),
-        vol.Optional(CONF_ALL_OFF_BY): TimeSelector(),
+        vol.Optional(CONF_ALL_OFF_BY): _time_selector(),
         vol.Required(
             CONF_MIN_ON_MINUTES, default=DEFAULT_MIN_ON_MINUTES
         ): NumberSelector(
@@ -460,12 +475,34 @@ REPLAY_OPTIONS_SCHEMA = vol.Schema(
 )
 
 
+def _time_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Return an error for each time field that is not a time of day."""
+    errors: dict[str, str] = {}
+    for key in TIME_KEYS:
+        if value := user_input.get(key):
+            try:
+                time.fromisoformat(str(value).strip())
+            except ValueError:
+                errors[key] = "invalid_time"
+    return errors
+
+
+def _shown_times(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the options with their times as the form shows them (HH:MM)."""
+    shown = dict(options)
+    for key in TIME_KEYS:
+        if value := options.get(key):
+            try:
+                shown[key] = time.fromisoformat(str(value)).strftime("%H:%M")
+            except ValueError:
+                shown.pop(key)
+    return shown
+
+
 def _replay_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Return the entry options of a validated form (numbers as whole numbers)."""
     options: dict[str, Any] = {
-        key: user_input[key]
-        for key in (CONF_WINDOW_START, CONF_WINDOW_END, CONF_ALL_OFF_BY)
-        if user_input.get(key)
+        key: str(user_input[key]).strip() for key in TIME_KEYS if user_input.get(key)
     }
     if user_input.get(CONF_SUNSET_OFFSET) is not None:
         options[CONF_SUNSET_OFFSET] = int(user_input[CONF_SUNSET_OFFSET])
@@ -482,11 +519,16 @@ class ReplayOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show and save the replay options (the running replay takes them up)."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(data=_replay_options(user_input))
+            errors = _time_errors(user_input)
+            if not errors:
+                return self.async_create_entry(data=_replay_options(user_input))
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                REPLAY_OPTIONS_SCHEMA, self.config_entry.options
+                REPLAY_OPTIONS_SCHEMA,
+                user_input or _shown_times(self.config_entry.options),
             ),
+            errors=errors,
         )

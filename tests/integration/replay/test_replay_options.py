@@ -84,7 +84,7 @@ async def test_options_flow_shapes_the_schedules(
         for key in result["data_schema"].schema  # type: ignore[union-attr]
         if getattr(key, "description", None)
     }
-    assert schema_defaults[CONF_WINDOW_START] == "19:00:00"
+    assert schema_defaults[CONF_WINDOW_START] == "19:00"
     hass.config_entries.options.async_abort(result["flow_id"])
 
     await hass.services.async_call(
@@ -135,3 +135,45 @@ def test_bad_options_fall_back(caplog: pytest.LogCaptureFixture) -> None:
     assert options.restore is True
     assert "window_start" in caplog.text
     assert "min_on_minutes" in caplog.text
+
+
+async def test_time_fields_show_and_check_a_time_of_day(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    room_model: RoomModel,
+    replay_lights: dict[str, ReplayTestLight],
+) -> None:
+    """Times are offered as HH:MM; a typed one that is no time is refused."""
+    freezer.move_to(START)
+    await async_setup_replay(hass, mock_config_entry, room_model)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={CONF_WINDOW_START: "19:00:00"}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    shown = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    # What the user set, as a 24-hour clock time without seconds.
+    assert shown[CONF_WINDOW_START] == "19:00"
+    selector = result["data_schema"].schema[CONF_ALL_OFF_BY]
+    assert "22:30" in selector.config["options"]
+
+    form = {CONF_MIN_ON_MINUTES: 5, CONF_JITTER_MINUTES: 5, CONF_RESTORE: True}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form | {CONF_ALL_OFF_BY: "half past ten"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_ALL_OFF_BY: "invalid_time"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form | {CONF_ALL_OFF_BY: "22:40"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options[CONF_ALL_OFF_BY] == "22:40"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    replay = mock_config_entry.runtime_data.replay
+    assert replay.options.schedule.all_off_by == time(22, 40)
