@@ -29,7 +29,7 @@ from .engine.schedule import ScheduleOptions
 _LOGGER = logging.getLogger(__name__)
 
 
-def _parse_time(value: Any, key: str) -> time | None:
+def _parse_time(value: object, key: str) -> time | None:
     """Return a local time from an option ("HH:MM[:SS]"), None if unset or bad."""
     if value in (None, ""):
         return None
@@ -40,12 +40,12 @@ def _parse_time(value: Any, key: str) -> time | None:
         return None
 
 
-def _parse_int(value: Any, key: str, default: int | None) -> int | None:
+def _parse_int(value: object, key: str, default: int | None) -> int | None:
     """Return a whole number from an option, the default if unset or bad."""
     if value in (None, ""):
         return default
     try:
-        return int(value)
+        return int(str(value)) if not isinstance(value, int | float) else int(value)
     except (TypeError, ValueError):
         _LOGGER.warning("The replay option %s=%r is not a number; ignored", key, value)
         return default

@@ -40,7 +40,7 @@ calendars and next-change sensors show, so nothing is computed twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 import contextlib
 from datetime import date, datetime, time, timedelta
 import logging
@@ -358,7 +358,9 @@ class Replay(ChangeNotifier):
                 await task
         await self._store.async_save(self._data_to_store())
 
-    def _spawn(self, coro: Any, what: str, *, action: bool = True) -> None:
+    def _spawn(
+        self, coro: Coroutine[Any, Any, None], what: str, *, action: bool = True
+    ) -> None:
         """Run `coro` in the background; actions are cancelled by a stop."""
         task = self.entry.async_create_background_task(
             self.hass, coro, f"{DOMAIN} replay {what}"
