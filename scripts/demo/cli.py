@@ -225,7 +225,8 @@ def banner(info: dict[str, Any], port: int, *, lan: bool) -> str:
         f"  login:                {info['username']} / {info['password']}",
         f"  demo home:            {city.name} ({city.time_zone}), {clock}",
         "  Turn on 'Vacation replay' on the dashboard: the lamps follow the",
-        "  schedules the calendars show. Stop with Ctrl-C.",
+        "  schedules the calendars show. Switch a lamp by hand while replay",
+        "  runs: 'Unexpected activity' turns on. Stop with Ctrl-C.",
     ]
     too_early, distance = evening_score(city, now)
     if too_early or distance > 150:

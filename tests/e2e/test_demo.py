@@ -6,7 +6,10 @@ port. The test then works only through Home Assistant's HTTP API, as a
 browser would: it logs in with the demo's login (login flow, then token),
 finds the entities, reads the recorded history and the calendars, turns the
 vacation replay on and checks that every lamp does what its room's calendar
-says at that minute, and finally stops the demo with Ctrl-C.
+says at that minute, then switches a lamp by hand (a service call of the
+demo user, not replay's) and sees the watch report it as unexpected activity
+in that room and in the home, while replay's own switching raised none, and
+finally stops the demo with Ctrl-C.
 
 The demo home is placed where it is evening, and replay acts on the
 current minute when it is turned on. To see a lamp go on without waiting
@@ -33,7 +36,14 @@ import pytest
 
 from scripts.demo.api import HomeAssistantClient, wait_for
 from scripts.demo.cli import PASSWORD, USERNAME
-from scripts.demo.dashboard import HOME_CALENDAR, REPLAY_SWITCH, room_calendar
+from scripts.demo.dashboard import (
+    HOME_ACTIVITY,
+    HOME_CALENDAR,
+    REPLAY_SWITCH,
+    room_activity,
+    room_calendar,
+    room_not_responding,
+)
 from scripts.demo.home import LUX_ROOMS, ROOMS, DemoRoom
 
 # A cold start (frontend install, package builds) on a busy 2-core machine.
@@ -43,6 +53,9 @@ STOP_TIMEOUT_S = 120
 # may happen between reading the calendar and reading the lamp.
 BOUNDARY_MARGIN = timedelta(seconds=90)
 MAX_REGENERATIONS = 12
+# The watch waits 40 s for replay to claim a light's change before it calls
+# it activity; on a busy machine the HTTP calls add to that.
+ACTIVITY_TIMEOUT_S = 240
 
 
 @pytest.fixture
@@ -88,6 +101,31 @@ def planned_now(
         if start <= now < end:
             return True
     return False
+
+
+def hand_switched_room(client: HomeAssistantClient) -> tuple[DemoRoom, bool]:
+    """Return a room replay is not about to switch, and the state to give it.
+
+    A lamp replay keeps off is turned on; if every room is lit, one is turned
+    off. A room whose planned change is near is left alone: replay's action
+    there would take the hand's change for its own.
+    """
+    now = datetime.now(UTC)
+    planned = {room.key: planned_now(client, room, now) for room in ROOMS}
+    for wanted in (False, True):
+        for room in ROOMS:
+            if planned[room.key] is wanted:
+                return room, not wanted
+    raise AssertionError(f"every room is about to change: {planned}")
+
+
+def watch_states(client: HomeAssistantClient) -> dict[str, str]:
+    """Return the state of the home's and every room's watch sensors."""
+    states = client.states()
+    entity_ids = [HOME_ACTIVITY]
+    for room in ROOMS:
+        entity_ids += [room_activity(room), room_not_responding(room)]
+    return {entity_id: states[entity_id]["state"] for entity_id in entity_ids}
 
 
 def lamps_follow_calendars(client: HomeAssistantClient) -> dict[str, bool] | None:
@@ -196,6 +234,29 @@ def test_demo_replays_the_calendar_and_stops_cleanly(demo: DemoProcess) -> None:
             timeout_s=30,
             what=f"the {key} lux sensor seeing its lamp",
         )
+
+    # The watch: replay's own switching is no activity, and no lamp fails.
+    assert set(watch_states(client).values()) == {"off"}, watch_states(client)
+
+    # Someone switches a lamp by hand while replay runs: the room's and the
+    # home's "Unexpected activity" turn on. Replay's changes above happened
+    # before it, so any alert they raised would show by then too.
+    room, on = hand_switched_room(client)
+    client.call("light", "turn_on" if on else "turn_off", entity_id=room.light_entity)
+    assert client.state(room.light_entity)["state"] == ("on" if on else "off")
+    wait_for(
+        lambda: (
+            client.state(room_activity(room))["state"] == "on"
+            and client.state(HOME_ACTIVITY)["state"] == "on"
+        ),
+        timeout_s=ACTIVITY_TIMEOUT_S,
+        what=f"unexpected activity in the {room.key} and the home",
+    )
+    finding = client.state(room_activity(room))["attributes"]
+    assert finding["entity_id"] in (room.light_entity, room.lux_entity), finding
+    watched = watch_states(client)
+    alerts = sorted(entity_id for entity_id, state in watched.items() if state == "on")
+    assert alerts == sorted([HOME_ACTIVITY, room_activity(room)]), watched
 
     # Replay off: the lamps are restored to how they were (all off).
     client.call("switch", "turn_off", entity_id=REPLAY_SWITCH)
