@@ -11,10 +11,10 @@ options:
   group, and write the models with the same `save_training`.
 
 The three sets of models must be equal (JSON without the training time).
-Spark's cost is shown apart: an empty session's start and stop, and the
-training time summed over the homes inside the job against the loop's
-wall time. The machine is shared: the load average and the CPU time of
-each run are printed too.
+Spark's cost is shown apart: an empty session's start and stop, and (on
+local[1]) the time outside the homes' training. The machine is shared: the
+load average (1 minute) after each run and the loop's CPU time are printed
+too.
 
 Run: ``python benchmarks/fleet.py [--homes 200] [--days 60]``. The last line
 is ``RESULT homes=... seconds_local1=... seconds_local2=...
@@ -45,6 +45,11 @@ START_ONLY = (
     "with spark_session('local[1]'):\n"
     "    pass\n"
 )
+
+
+def load() -> str:
+    """Return the load average of the last minute."""
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def timed(argv: list[str]) -> tuple[float, str]:
@@ -89,7 +94,7 @@ def main() -> None:
     parser.add_argument("--homes", type=int, default=200)
     parser.add_argument("--days", type=int, default=60)
     args = parser.parse_args()
-    print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
+    print(f"load average before: {load()} ({os.cpu_count()} cores)")
     with tempfile.TemporaryDirectory(prefix="fleet-benchmark-") as raw:
         work = Path(raw)
         dataset = work / "dataset"
@@ -111,18 +116,19 @@ def main() -> None:
             summary = out.strip().splitlines()[-1]
             inside = re.search(r"\(([\d.]+) s of training summed", summary)
             seconds[master] = wall
-            print(f"fleet train --master {master}: {wall:.1f} s\n    {summary}")
-            if inside:
-                print(
-                    f"    outside the homes' training: {wall - float(inside[1]):.1f} s"
-                )
+            print(f"fleet train --master {master}: {wall:.1f} s, load {load()}")
+            print(f"    {summary}")
+            if inside and master == "local[1]":
+                # With one core the homes' training runs one after the other.
+                outside = wall - float(inside[1])
+                print(f"    outside the homes' training: {outside:.1f} s")
 
         cpu = time.process_time()
         started = time.perf_counter()
         train_sequentially(dataset, work / "sequential")
         sequential = time.perf_counter() - started
         loop_cpu = time.process_time() - cpu
-        print(f"plain loop: {sequential:.1f} s ({loop_cpu:.1f} s CPU)")
+        print(f"plain loop: {sequential:.1f} s ({loop_cpu:.1f} s CPU), load {load()}")
 
         reference = models_of(work / "sequential", homes)
         for master in ("local[1]", "local[2]"):
@@ -136,7 +142,7 @@ def main() -> None:
         f" ({local1 / sequential:.2f}x the time);"
         f" local[2] is {local1 / local2:.2f}x as fast as local[1]"
     )
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"load average after: {load()}")
     print(
         f"RESULT homes={len(homes)} seconds_local1={local1:.1f}"
         f" seconds_local2={local2:.1f} seconds_sequential={sequential:.1f}"
