@@ -73,7 +73,7 @@ from lighting_replay_engine.realism import (
 from lighting_replay_engine.schedule import sample_day
 from lighting_replay_engine.series import MinuteSeries, smooth, to_minute_series
 from lighting_replay_engine.simulate import SimulatedRoom, simulate_rooms
-from lighting_replay_engine.sources import RoomSources
+from lighting_replay_engine.sources import SOURCE_KINDS, RoomSources
 from lighting_replay_engine.training import (
     TrainingOptions,
     lux_sources,
@@ -310,7 +310,6 @@ def _print_held_out(title: str, results: dict[str, dict[str, float]]) -> None:
 
 #: The cases of the lights' history (see the module's docstring).
 SOURCE_CASES = ("complete", "gaps", "not_smart")
-SOURCE_KINDS = ("lux", "lights", "both")
 
 
 def _light_gaps(

@@ -40,7 +40,7 @@ type BoolArray = npt.NDArray[np.bool_]
 type Int8Array = npt.NDArray[np.int8]
 
 #: The kinds of rooms by what they learn from.
-SOURCE_KINDS = ("lights", "lux", "both")
+SOURCE_KINDS = ("lux", "lights", "both")
 #: Lux below this never adds "on" to what the lights say (sensor noise).
 MIN_EXTRA_LUX = 5.0
 
