@@ -1,7 +1,7 @@
 """Lighting Replay: replay a room's learned lighting while the house is empty.
 
 The config entry holds the home-wide settings; each room is a config subentry
-(a device). Setting the entry up loads each room's archive and model from
+(a device; rooms.py takes rooms added, changed or removed while it runs). Setting the entry up loads each room's archive and model from
 storage, forwards the platforms, and lets `learning.Learning` bring the
 archives up to date and train in the background (never on the event loop).
 """
@@ -22,7 +22,6 @@ from .data import (
     HomeSettings,
     LightingReplayConfigEntry,
     LightingReplayData,
-    RoomConfig,
     RoomState,
     room_configs,
 )
@@ -30,6 +29,7 @@ from .engine.zones import Location
 from .learning import Learning, async_remove_storage
 from .options import ReplayOptions
 from .replay import Replay, async_remove_replay_storage
+from .rooms import async_apply_room_changes
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -84,36 +84,31 @@ async def async_setup_entry(
     learning.async_start()
     replay.async_start()
     entry.async_on_unload(
-        entry.add_update_listener(
-            _update_listener(entry.title, settings, room_configs(entry))
-        )
+        entry.add_update_listener(_update_listener(entry.title, settings))
     )
     return True
 
 
 def _update_listener(
-    title: str, settings: HomeSettings, rooms: dict[str, RoomConfig]
+    title: str, settings: HomeSettings
 ) -> Callable[[HomeAssistant, LightingReplayConfigEntry], Coroutine[Any, Any, None]]:
     """Return the listener of the entry's changes, knowing what it was set up with.
 
-    Replay options are applied to the running replay (no reload, so no entity
-    goes unavailable); a room (subentry) added, changed or removed, or other
-    home settings, set the entry up again.
+    Rooms (subentries) added, changed or removed and replay options are
+    applied to the running entry (no reload, so no entity goes unavailable);
+    other home settings set the entry up again.
     """
 
     async def async_update_listener(
         hass: HomeAssistant, entry: LightingReplayConfigEntry
     ) -> None:
-        if (
-            entry.title == title
-            and HomeSettings.from_entry_data(entry.data) == settings
-            and room_configs(entry) == rooms
-        ):
-            await entry.runtime_data.replay.async_update_options(
-                ReplayOptions.from_options(entry.options)
-            )
+        if entry.title != title or HomeSettings.from_entry_data(entry.data) != settings:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
             return
-        hass.config_entries.async_schedule_reload(entry.entry_id)
+        await async_apply_room_changes(hass, entry)
+        await entry.runtime_data.replay.async_update_options(
+            ReplayOptions.from_options(entry.options)
+        )
 
     return async_update_listener
 

@@ -9,6 +9,7 @@ to it with `RoomState.async_add_listener`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,7 @@ from .const import (
 if TYPE_CHECKING:
     from .engine.model import RoomModel
     from .engine.zones import Location
+    from .entity import RoomEntities
     from .learning import Learning
     from .replay import Replay
     from .watch import Watch
@@ -216,3 +218,8 @@ class LightingReplayData:
     replay: Replay
     # The watch while replay is on (watch.py); started with the binary sensors.
     watch: Watch | None = None
+    # Each platform's entities of the rooms (entity.py), for rooms that
+    # are added, changed or removed while the entry runs.
+    room_entities: list[RoomEntities] = field(default_factory=list)
+    # Room changes are applied one at a time (rooms.py).
+    room_changes_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

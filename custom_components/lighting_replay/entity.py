@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -17,15 +18,80 @@ if TYPE_CHECKING:
     from .replay import Replay
 
 
+class RoomEntities:
+    """The entities one platform has for each room, kept in step with the rooms.
+
+    A room added, changed or removed while the entry runs gets, keeps or
+    loses its entities here, so no reload (and no unavailable state) is
+    needed: an entity whose room no longer calls for it is removed from the
+    registry, one the room now calls for is added to the room's subentry.
+    """
+
+    def __init__(
+        self,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+        entities_of_room: Callable[[RoomState], Iterable[Entity]],
+    ) -> None:
+        """Add entities with `async_add_entities`, made by `entities_of_room`."""
+        self._add = async_add_entities
+        self._entities_of_room = entities_of_room
+        # subentry id -> unique id -> entity
+        self._added: dict[str, dict[str, Entity]] = {}
+
+    @callback
+    def async_add_room(self, room: RoomState) -> None:
+        """Add the entities of `room` it does not have yet."""
+        added = self._added.setdefault(room.subentry_id, {})
+        new = [
+            entity
+            for entity in self._entities_of_room(room)
+            if entity.unique_id not in added
+        ]
+        for entity in new:
+            added[str(entity.unique_id)] = entity
+        if new:
+            self._add(new, config_subentry_id=room.subentry_id)
+
+    async def async_update_room(self, room: RoomState) -> None:
+        """Give a changed room the entities it calls for now."""
+        wanted = {str(entity.unique_id) for entity in self._entities_of_room(room)}
+        added = self._added.get(room.subentry_id, {})
+        for unique_id in [u for u in added if u not in wanted]:
+            await self._async_remove(added.pop(unique_id))
+        self.async_add_room(room)
+
+    async def async_remove_room(self, subentry_id: str) -> None:
+        """Remove every entity of a room that is gone."""
+        for entity in self._added.pop(subentry_id, {}).values():
+            await self._async_remove(entity)
+
+    @staticmethod
+    async def _async_remove(entity: Entity) -> None:
+        """Remove an entity, its state and its registry entry."""
+        if entity.hass is None:
+            return
+        registry = er.async_get(entity.hass)
+        if registry.async_get(entity.entity_id) is not None:
+            registry.async_remove(entity.entity_id)
+        # Waits for the removal the registry started, or does it.
+        await entity.async_remove(force_remove=True)
+
+
 @callback
 def async_add_room_entities(
     entry: LightingReplayConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     entities_of_room: Callable[[RoomState], Iterable[Entity]],
 ) -> None:
-    """Add the entities of every room to the room's subentry."""
-    for subentry_id, room in entry.runtime_data.rooms.items():
-        async_add_entities(entities_of_room(room), config_subentry_id=subentry_id)
+    """Add the entities of every room to the room's subentry.
+
+    The platform's `RoomEntities` joins the entry's, so rooms added or changed
+    later get their entities too.
+    """
+    platform = RoomEntities(async_add_entities, entities_of_room)
+    for room in entry.runtime_data.rooms.values():
+        platform.async_add_room(room)
+    entry.runtime_data.room_entities.append(platform)
 
 
 class LightingReplayRoomEntity(Entity):

@@ -64,7 +64,7 @@ from .const import (
     ModelSource,
     ModelStatus,
 )
-from .data import HomeSettings, LightingReplayConfigEntry, RoomState
+from .data import HomeSettings, LightingReplayConfigEntry, RoomConfig, RoomState
 from .engine.absence import absent_days
 from .engine.levels import Levels, on_level_for_lux
 from .engine.model import HomeModel, ModelError, RoomModel
@@ -275,6 +275,8 @@ class Learning:
         # When the absent days were found, and which they are.
         self._absence: tuple[datetime, Ranges] | None = None
         self._warned_units: set[tuple[str, str]] = set()
+        # Home Assistant runs and the first learning has begun.
+        self._started = False
         self.archive_info: dict[str, dict[str, Any]] = {}
         # Size of each archive file written since setup (diagnostics).
         self.archive_bytes: dict[str, int] = {}
@@ -294,10 +296,7 @@ class Learning:
         for subentry_id in [s for s in sources if s not in self.rooms]:
             sources.pop(subentry_id)
             trained_with.pop(subentry_id, None)
-        await self.hass.async_add_executor_job(
-            self.files.remove_orphans,
-            {sid: room.config.lights for sid, room in self.rooms.items()},
-        )
+        await self._async_remove_orphans()
         for subentry_id, room in self.rooms.items():
             await self._async_read_archive(subentry_id)
             model = await self._async_load_model(subentry_id)
@@ -351,6 +350,7 @@ class Learning:
         await self._meta.async_save(self._meta_data)
 
     async def _async_started(self, _hass: HomeAssistant) -> None:
+        self._started = True
         self.entry.async_create_background_task(
             self.hass, self._async_initial(), f"{DOMAIN} initial learning"
         )
@@ -586,7 +586,8 @@ class Learning:
         of its own gets the fallback. With `raise_errors`, a failure raises
         `TrainingFailed` after the room state is updated.
         """
-        room = self.rooms[subentry_id]
+        if (room := self.rooms.get(subentry_id)) is None:
+            return  # removed meanwhile
         name = room.config.name
         options = self.training_options
         if room.config.on_level is not None:
@@ -594,6 +595,8 @@ class Learning:
         imports = self._imports[subentry_id]
         try:
             model = await self._async_learn(subentry_id, options)
+            if self.rooms.get(subentry_id) is not room:
+                return  # removed while it trained
             if self._imports[subentry_id] != imports:
                 _LOGGER.info(
                     "Room %s: a model was imported while it trained; the"
@@ -818,6 +821,64 @@ class Learning:
         )
         self._fallback = model
         return model
+
+    # Rooms -------------------------------------------------------------
+
+    @callback
+    def async_add_room(self, subentry_id: str) -> None:
+        """Take in a room added while the entry runs, and learn it at once."""
+        self._room_locks[subentry_id] = asyncio.Lock()
+        self._imports[subentry_id] = 0
+        self._absence = None
+        self._async_learn_soon(subentry_id)
+
+    async def async_update_room(self, subentry_id: str, old: RoomConfig) -> None:
+        """Follow a changed room: what shapes its model changed, it learns again.
+
+        A new name changes nothing learned; archives of lights the room no
+        longer has are deleted.
+        """
+        config = self.rooms[subentry_id].config
+        self._absence = None
+        await self._async_remove_orphans()
+        if replace(config, name=old.name) != old:
+            self._async_learn_soon(subentry_id)
+
+    async def async_remove_room(self, subentry_id: str) -> None:
+        """Forget a removed room: its archives, model and what was noted of it."""
+        self._imports.pop(subentry_id, None)
+        self._absence = None
+        self.archive_info.pop(subentry_id, None)
+        self.archive_bytes = {
+            name: size
+            for name, size in self.archive_bytes.items()
+            if not name.startswith(f"{subentry_id}.")
+        }
+        self._meta_data.get("sources", {}).pop(subentry_id, None)
+        self._meta_data.get("trained_with", {}).pop(subentry_id, None)
+        await self._meta.async_save(self._meta_data)
+        lock = self._room_locks.pop(subentry_id, None) or asyncio.Lock()
+        # After an archive update that is under way has written its file.
+        async with lock:
+            await self._async_remove_orphans()
+
+    async def _async_remove_orphans(self) -> None:
+        """Delete the files of rooms, and of rooms' lights, that are gone."""
+        await self.hass.async_add_executor_job(
+            self.files.remove_orphans,
+            {sid: room.config.lights for sid, room in self.rooms.items()},
+        )
+
+    @callback
+    def _async_learn_soon(self, subentry_id: str) -> None:
+        """Train a room in the background (before the start, the first learning does)."""
+        if not self._started:
+            return
+        self.entry.async_create_background_task(
+            self.hass,
+            self.async_train_room(subentry_id),
+            f"{DOMAIN} learning {self.rooms[subentry_id].config.name}",
+        )
 
     # Import ------------------------------------------------------------
 

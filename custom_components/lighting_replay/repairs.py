@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 import math
 
 from homeassistant.core import HomeAssistant, callback
@@ -44,3 +46,41 @@ def async_report_not_enough_data(
 def async_clear_not_enough_data(hass: HomeAssistant, subentry_id: str) -> None:
     """Remove the issue once the room has a model of its own."""
     ir.async_delete_issue(hass, DOMAIN, _not_enough_data_id(subentry_id))
+
+
+def lights_not_responding_id(subentry_id: str) -> str:
+    """Return the id of a room's not-responding repair issue."""
+    return f"lights_not_responding_{subentry_id}"
+
+
+@callback
+def async_report_lights_not_responding(
+    hass: HomeAssistant, subentry_id: str, room_name: str, since: Mapping[str, datetime]
+) -> None:
+    """Say which of a room's lights missed replay's changes again and again."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        lights_not_responding_id(subentry_id),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="lights_not_responding",
+        translation_placeholders={
+            "room": room_name,
+            "lights": ", ".join(sorted(since)),
+            "since": min(since.values()).isoformat(timespec="minutes"),
+        },
+    )
+
+
+@callback
+def async_clear_lights_not_responding(hass: HomeAssistant, subentry_id: str) -> None:
+    """Remove the issue once the room's lights respond again."""
+    ir.async_delete_issue(hass, DOMAIN, lights_not_responding_id(subentry_id))
+
+
+@callback
+def async_clear_room_issues(hass: HomeAssistant, subentry_id: str) -> None:
+    """Remove every issue of a room that was removed."""
+    async_clear_not_enough_data(hass, subentry_id)
+    async_clear_lights_not_responding(hass, subentry_id)

@@ -145,6 +145,7 @@ class Replay(ChangeNotifier):
         )
         self._applied: dict[str, RoomAction] = {}
         self._models: dict[str, Any] = {}
+        self._room_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._listeners = []
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._next_point: datetime | None = None
@@ -335,12 +336,22 @@ class Replay(ChangeNotifier):
     @callback
     def async_start(self) -> None:
         """Follow the rooms' models; resume once Home Assistant runs."""
-        for sid, room in self.rooms.items():
-            self._models[sid] = room.model
-            self.entry.async_on_unload(
-                room.async_add_listener(self._room_listener(sid))
-            )
+        for sid in self.rooms:
+            self._follow_room(sid)
+        self.entry.async_on_unload(self._unfollow_rooms)
         self.entry.async_on_unload(async_at_started(self.hass, self._async_at_started))
+
+    @callback
+    def _follow_room(self, sid: str) -> None:
+        room = self.rooms[sid]
+        self._models[sid] = room.model
+        self._room_unsubs[sid] = room.async_add_listener(self._room_listener(sid))
+
+    @callback
+    def _unfollow_rooms(self) -> None:
+        for unsub in self._room_unsubs.values():
+            unsub()
+        self._room_unsubs.clear()
 
     async def _async_at_started(self, _hass: HomeAssistant) -> None:
         # Lights of other integrations exist by now.
@@ -775,12 +786,60 @@ class Replay(ChangeNotifier):
                     self._take_snapshot([subentry_id])
                     await self._async_apply(self.now(), force=True, rooms=[subentry_id])
                 else:
-                    if self.options.restore:
-                        await self._async_restore(lights)
-                    for entity_id in lights:
-                        self.snapshot.pop(entity_id, None)
+                    await self._async_give_back(lights)
                     self._applied.pop(subentry_id, None)
         self._after_change()
+
+    # Rooms -------------------------------------------------------------
+
+    async def async_add_room(self, subentry_id: str) -> None:
+        """Take in a room added while the entry runs (planned once it has a model)."""
+        async with self._lock:
+            self.included.setdefault(subentry_id, True)
+            self.plans.setdefault(subentry_id, {})
+            self._follow_room(subentry_id)
+            if self._started and self.rooms[subentry_id].model is not None:
+                now = self.now()
+                await self._async_plan(now, rooms=[subentry_id])
+                if self.active:
+                    self._take_snapshot([subentry_id])
+                    await self._async_apply(now, force=True, rooms=[subentry_id])
+        self._after_change()
+
+    async def async_update_room(self, subentry_id: str, old_lights: list[str]) -> None:
+        """Follow a changed room: lights it no longer has are given back.
+
+        While replay runs, lights taken out of the room are restored (when
+        the options say so) and the room's lights as they are now are set to
+        this minute's state. The planned days stay as the calendars show them.
+        """
+        async with self._lock:
+            if self.active and self._started and self.is_included(subentry_id):
+                lights = self.rooms[subentry_id].config.light_entity_ids(self.hass)
+                await self._async_give_back([e for e in old_lights if e not in lights])
+                self._take_snapshot([subentry_id])
+                await self._async_apply(self.now(), force=True, rooms=[subentry_id])
+        self._after_change()
+
+    async def async_remove_room(self, subentry_id: str, lights: list[str]) -> None:
+        """Forget a removed room; while replay runs, its lights are given back."""
+        async with self._lock:
+            if self.active and self._started and self.is_included(subentry_id):
+                await self._async_give_back(lights)
+            if (unsub := self._room_unsubs.pop(subentry_id, None)) is not None:
+                unsub()
+            self.included.pop(subentry_id, None)
+            self.plans.pop(subentry_id, None)
+            self._applied.pop(subentry_id, None)
+            self._models.pop(subentry_id, None)
+        self._after_change()
+
+    async def _async_give_back(self, lights: list[str]) -> None:
+        """Restore lights replay no longer drives (if the options say so)."""
+        if self.options.restore:
+            await self._async_restore(lights)
+        for entity_id in lights:
+            self.snapshot.pop(entity_id, None)
 
 
 async def async_remove_replay_storage(hass: HomeAssistant) -> None:

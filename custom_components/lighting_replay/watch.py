@@ -53,7 +53,6 @@ from homeassistant.core import (
     State,
     callback,
 )
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_state_change_event,
@@ -62,7 +61,7 @@ from homeassistant.helpers.event import (
 from homeassistant.util import dt as dt_util
 import numpy as np
 
-from .const import DOMAIN, EVENT_LIGHT_ACTION, DataProblem, ModelSource
+from .const import EVENT_LIGHT_ACTION, DataProblem, ModelSource
 from .data import ChangeNotifier, LightingReplayConfigEntry, RoomState
 from .engine.anomaly import (
     CONFIRM_WINDOW_S,
@@ -73,6 +72,10 @@ from .engine.anomaly import (
     LuxWatch,
 )
 from .engine.zones import after_dark
+from .repairs import (
+    async_clear_lights_not_responding,
+    async_report_lights_not_responding,
+)
 
 if TYPE_CHECKING:
     from .replay import Replay
@@ -122,11 +125,6 @@ def level_lux(room: RoomState, level: int | None) -> float:
     if not 0 < level < len(centres):
         return 0.0
     return max(float(centres[level]) - float(centres[0]), 0.0)
-
-
-def issue_id(subentry_id: str) -> str:
-    """Return the id of a room's not-responding repair issue."""
-    return f"lights_not_responding_{subentry_id}"
 
 
 @dataclass(kw_only=True)
@@ -188,6 +186,8 @@ class Watch(ChangeNotifier):
         # When replay last said it changed each light.
         self._claimed: dict[str, datetime] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
+        # Trackers of the rooms' lights and lux sensors.
+        self._room_unsubs: list[CALLBACK_TYPE] = []
         self._light_room: dict[str, str] = {}
         self._lux_room: dict[str, str] = {}
         self._active = False
@@ -198,34 +198,67 @@ class Watch(ChangeNotifier):
     @callback
     def async_start(self) -> None:
         """Follow replay, the lights and the lux sensors."""
+        self._unsubs.append(self.replay.async_add_listener(self._on_replay))
+        self._unsubs.append(
+            self.hass.bus.async_listen(EVENT_LIGHT_ACTION, self._on_light_action)
+        )
+        self._follow_rooms()
+        self._on_replay()
+
+    @callback
+    def _follow_rooms(self) -> None:
+        """Follow the state changes of the rooms' lights and lux sensors."""
+        self._light_room.clear()
+        self._lux_room.clear()
         for sid, watch in self.rooms.items():
             config = watch.room.config
             for entity_id in config.light_entity_ids(self.hass):
                 self._light_room[entity_id] = sid
             if (lux := config.lux_entity_id(self.hass)) is not None:
                 self._lux_room[lux] = sid
-        self._unsubs.append(self.replay.async_add_listener(self._on_replay))
-        self._unsubs.append(
-            self.hass.bus.async_listen(EVENT_LIGHT_ACTION, self._on_light_action)
-        )
         if self._light_room:
-            self._unsubs.append(
+            self._room_unsubs.append(
                 async_track_state_change_event(
                     self.hass, list(self._light_room), self._on_light
                 )
             )
         if self._lux_room:
-            self._unsubs.append(
+            self._room_unsubs.append(
                 async_track_state_change_event(
                     self.hass, list(self._lux_room), self._on_lux
                 )
             )
-            self._unsubs.append(
+            self._room_unsubs.append(
                 async_track_state_report_event(
                     self.hass, list(self._lux_room), self._on_lux_reported
                 )
             )
+
+    @callback
+    def _unfollow_rooms(self) -> None:
+        for unsub in self._room_unsubs:
+            unsub()
+        self._room_unsubs.clear()
+
+    @callback
+    def async_rooms_changed(self) -> None:
+        """Follow the entry's rooms as they are now (added, changed, removed).
+
+        A room that stays keeps what the watch knows of it; a changed room's
+        lights and sensor are followed from now on.
+        """
+        rooms = self.entry.runtime_data.rooms
+        for sid in [sid for sid in self.rooms if sid not in rooms]:
+            self._forget_waits(self.rooms.pop(sid))
+        for sid, room in rooms.items():
+            if sid not in self.rooms:
+                self.rooms[sid] = RoomWatch(room=room)
+            else:
+                self.rooms[sid].room = room
+        self._unfollow_rooms()
+        self._follow_rooms()
         self._on_replay()
+        self.async_update_listeners()
 
     @callback
     def async_stop(self) -> None:
@@ -233,6 +266,7 @@ class Watch(ChangeNotifier):
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        self._unfollow_rooms()
         self._cancel_waits()
         for cancel in list(self._timers):
             cancel()
@@ -253,14 +287,19 @@ class Watch(ChangeNotifier):
     @callback
     def _cancel_waits(self) -> None:
         for watch in self.rooms.values():
-            for _on, cancel in watch.pending.values():
-                cancel()
-            watch.pending.clear()
-            watch.lux_lights.clear()
-            watch.expected.clear()
+            self._forget_waits(watch)
         for *_rest, cancel in self._unclaimed.values():
             cancel()
         self._unclaimed.clear()
+
+    @staticmethod
+    def _forget_waits(watch: RoomWatch) -> None:
+        """Stop waiting for a room's lights to confirm."""
+        for _on, cancel in watch.pending.values():
+            cancel()
+        watch.pending.clear()
+        watch.lux_lights.clear()
+        watch.expected.clear()
 
     def now(self) -> datetime:
         """Return the time now."""
@@ -435,21 +474,11 @@ class Watch(ChangeNotifier):
                 },
             )
         if watch.confirmations.misses(entity_id) >= REPAIR_MISSES:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id(watch.room.subentry_id),
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="lights_not_responding",
-                translation_placeholders={
-                    "room": room,
-                    "lights": ", ".join(sorted(after)),
-                    "since": min(after.values()).isoformat(timespec="minutes"),
-                },
+            async_report_lights_not_responding(
+                self.hass, watch.room.subentry_id, room, after
             )
         elif not after:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id(watch.room.subentry_id))
+            async_clear_lights_not_responding(self.hass, watch.room.subentry_id)
         self.async_update_listeners()
 
     # Activity ----------------------------------------------------------------

@@ -36,12 +36,12 @@ from custom_components.lighting_replay.engine.model import RoomModel
 from custom_components.lighting_replay.engine.zones import Location, solar_elevation
 from custom_components.lighting_replay.lights import RoomAction
 from custom_components.lighting_replay.logbook import describe_watch_event
+from custom_components.lighting_replay.repairs import lights_not_responding_id
 from custom_components.lighting_replay.watch import (
     EVENT_CHANGE_CHECKED,
     EVENT_LIGHTS_NOT_RESPONDING,
     EVENT_UNEXPECTED_ACTIVITY,
     REPAIR_MISSES,
-    issue_id,
     level_lux,
 )
 from integration.conftest import (
@@ -203,13 +203,19 @@ async def test_bulb_that_never_turns_on(home: Home, hass: HomeAssistant) -> None
     )
     assert raised[0].data["reason"] == "stayed off"
     issues = ir.async_get(hass)
-    assert issues.async_get_issue(DOMAIN, issue_id(ROOM_SUBENTRY_ID)) is not None
+    assert (
+        issues.async_get_issue(DOMAIN, lights_not_responding_id(ROOM_SUBENTRY_ID))
+        is not None
+    )
     # A new bulb: it turns on (no lux readings after it: its state confirms).
     await home.replay_switches(True, "on")
     await home.tick(302)
     assert home.state(NOT_RESPONDING) == "off"
     assert diagnostics(home)["confirmed"] == 1
-    assert issues.async_get_issue(DOMAIN, issue_id(ROOM_SUBENTRY_ID)) is None
+    assert (
+        issues.async_get_issue(DOMAIN, lights_not_responding_id(ROOM_SUBENTRY_ID))
+        is None
+    )
 
 
 async def test_unavailable_light(home: Home, hass: HomeAssistant) -> None:

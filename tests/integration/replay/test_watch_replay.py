@@ -6,16 +6,19 @@ from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
 
+from custom_components.lighting_replay.const import CONF_LIGHTS
 from custom_components.lighting_replay.engine.model import RoomModel
 from custom_components.lighting_replay.watch import EVENT_UNEXPECTED_ACTIVITY
 from integration.conftest import ROOM_NAME, ROOM_SUBENTRY_ID
 
 from .conftest import (
+    BULB,
     LAMP,
     START,
     ReplayTestLight,
@@ -63,3 +66,49 @@ async def test_replays_own_day_is_confirmed_and_no_alert(
     for minutes in (11, 12):
         await async_move_to(hass, freezer, START + timedelta(days=1, minutes=minutes))
     assert [event.data["room"] for event in found] == [ROOM_NAME]
+
+
+async def test_watch_follows_a_rooms_lights_as_they_change(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    room_model: RoomModel,
+    replay_lights: dict[str, ReplayTestLight],
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A light taken out of the room is no longer watched; one put in is."""
+    freezer.move_to(START)
+    found = async_capture_events(hass, EVENT_UNEXPECTED_ACTIVITY)
+    await async_setup_running_replay(hass, mock_config_entry, room_model)
+    lamp_id = entity_registry.async_get(LAMP).id  # type: ignore[union-attr]
+    bulb_id = entity_registry.async_get(BULB).id  # type: ignore[union-attr]
+
+    async def set_lights(lights: list[str]) -> None:
+        subentry = mock_config_entry.subentries[ROOM_SUBENTRY_ID]
+        hass.config_entries.async_update_subentry(
+            mock_config_entry, subentry, data={**subentry.data, CONF_LIGHTS: lights}
+        )
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    async def toggle_bulb_by_hand(minutes: int) -> None:
+        await async_move_to(hass, freezer, START + timedelta(minutes=minutes))
+        bulb = hass.states.get(BULB)
+        assert bulb is not None
+        await hass.services.async_call(
+            "light",
+            "turn_off" if bulb.state == "on" else "turn_on",
+            {"entity_id": BULB},
+            blocking=True,
+            context=Context(),
+        )
+        for later in (minutes + 1, minutes + 2):
+            await async_move_to(hass, freezer, START + timedelta(minutes=later))
+
+    await set_lights([lamp_id])
+    await toggle_bulb_by_hand(5)
+    assert found == []
+
+    await set_lights([lamp_id, bulb_id])
+    await toggle_bulb_by_hand(10)
+    assert [event.data["room"] for event in found] == [ROOM_NAME]
+    assert found[0].data["entity_id"] == BULB
