@@ -833,7 +833,7 @@ class Learning:
         self._async_learn_soon(subentry_id)
 
     async def async_update_room(self, subentry_id: str, old: RoomConfig) -> None:
-        """Follow a changed room: what shapes its model changed, it learns again.
+        """Follow a changed room: if what shapes its model changed, it learns again.
 
         A new name changes nothing learned; archives of lights the room no
         longer has are deleted.
@@ -841,8 +841,22 @@ class Learning:
         config = self.rooms[subentry_id].config
         self._absence = None
         await self._async_remove_orphans()
-        if replace(config, name=old.name) != old:
+        if self._what_shapes(config) != self._what_shapes(old):
             self._async_learn_soon(subentry_id)
+
+    def _what_shapes(self, config: RoomConfig) -> tuple[Any, ...]:
+        """Return what a room's model is learned from and with.
+
+        Entities are compared as they are now, however they are stored (a
+        registry id or an entity_id name the same light).
+        """
+        return (
+            config.lux_entity_id(self.hass),
+            tuple(config.light_entity_ids(self.hass)),
+            config.learn_from,
+            config.on_level,
+            config.on_lux,
+        )
 
     async def async_remove_room(self, subentry_id: str) -> None:
         """Forget a removed room: its archives, model and what was noted of it."""

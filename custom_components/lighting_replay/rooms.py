@@ -43,11 +43,12 @@ async def _async_add_room(entry: LightingReplayConfigEntry, config: RoomConfig) 
     runtime = entry.runtime_data
     room = RoomState(config=config)
     runtime.rooms[config.subentry_id] = room
-    for platform in runtime.room_entities:
-        platform.async_add_room(room)
     await runtime.replay.async_add_room(config.subentry_id)
     if runtime.watch is not None:
         runtime.watch.async_rooms_changed()
+    # The entities read the replay and the watch from their first state on.
+    for platform in runtime.room_entities:
+        platform.async_add_room(room)
     runtime.learning.async_add_room(config.subentry_id)
     _LOGGER.info("Room %s added; it is learned now", config.name)
 

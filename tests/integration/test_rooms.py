@@ -41,6 +41,7 @@ from custom_components.lighting_replay.engine.zones import Location
 from custom_components.lighting_replay.learning import storage_path
 
 from .conftest import (
+    LIGHT_ENTITY,
     ROOM_SUBENTRY_ID,
     History,
     async_setup_integration,
@@ -126,6 +127,22 @@ async def test_room_added_while_running_is_learned(
     assert await async_calendar_events(hass, ROOM_CALENDAR)
     assert runtime.replay.plans[subentry.subentry_id]
     assert gone_or_unavailable(changes) == set()
+    # Every entity of the room was added and shows a state.
+    room_entities = [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+        if e.config_subentry_id == subentry.subentry_id and not e.disabled
+    ]
+    assert {e.split(".")[0] for e in room_entities} == {
+        "binary_sensor",
+        "calendar",
+        "sensor",
+        "switch",
+    }
+    for entity_id in room_entities:
+        state = hass.states.get(entity_id)
+        assert state is not None, entity_id
+        assert state.state != STATE_UNAVAILABLE, entity_id
     # The room's archives are written like any room's.
     assert room_files(hass, subentry.subentry_id)
 
@@ -226,3 +243,38 @@ async def test_room_entities_follow_its_sensor(
     assert state is not None
     assert state.state != STATE_UNAVAILABLE
     assert gone_or_unavailable(changes) == {UNRELIABLE}
+
+
+@pytest.mark.parametrize("history_days", [5])
+async def test_renamed_room_is_not_learned_again(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A new name, or the same light stored by name instead of registry id, keep the model."""
+    entry = mock_config_entry
+    await async_setup_integration(hass, entry)
+    room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
+    model = room.model
+    assert room.status is ModelStatus.TRAINED
+    subentry = entry.subentries[ROOM_SUBENTRY_ID]
+    hass.config_entries.async_update_subentry(
+        entry,
+        subentry,
+        title="Lounge",
+        data={**subentry.data, CONF_LIGHTS: [LIGHT_ENTITY]},
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert room.config.name == "Lounge"
+    assert room.config.lights == (LIGHT_ENTITY,)
+    assert room.model is model
+
+    # A threshold is part of what shapes the model: learned again.
+    subentry = entry.subentries[ROOM_SUBENTRY_ID]
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "on_level": 2}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert room.model is not model
+    assert room.model is not None
+    assert room.model.levels.on_level == 2
