@@ -80,11 +80,15 @@ async def async_setup_entry(
     entry.async_on_unload(watch.async_stop)
 
     def room_entities(room: RoomState) -> list[BinarySensorEntity]:
-        entities: list[BinarySensorEntity] = [
-            LightingReplayProblemEntity(entry=entry, room=room, description=description)
-            for description in PROBLEMS
-        ]
+        # The data problems are the lux sensor's: a room without one has none.
+        entities: list[BinarySensorEntity] = []
         if room.config.lux_sensor is not None:
+            entities.extend(
+                LightingReplayProblemEntity(
+                    entry=entry, room=room, description=description
+                )
+                for description in PROBLEMS
+            )
             entities.append(
                 LightingReplayWatchProblemEntity(
                     entry=entry, room=room, description=SENSOR_UNRELIABLE

@@ -6,10 +6,13 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from homeassistant.core import callback
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_platform, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.entity_platform import (
+    AddConfigEntryEntitiesCallback,
+    EntityPlatform,
+)
 
 from .const import DOMAIN
 from .data import LightingReplayConfigEntry, RoomState
@@ -52,6 +55,28 @@ class RoomEntities:
         if new:
             self._add(new, config_subentry_id=room.subentry_id)
 
+    @callback
+    def async_remove_stale(self, platform: EntityPlatform) -> None:
+        """Remove registry entries of the rooms' entities no room calls for now.
+
+        (An entity an older version made, or one its room's configuration no
+        longer calls for, would otherwise stay as unavailable.)
+        """
+        registry = er.async_get(platform.hass)
+        if platform.config_entry is None:
+            return
+        for entry in er.async_entries_for_config_entry(
+            registry, platform.config_entry.entry_id
+        ):
+            added = self._added.get(entry.config_subentry_id or "")
+            if (
+                added is not None
+                and entry.domain == platform.domain
+                and entry.platform == platform.platform_name
+                and entry.unique_id not in added
+            ):
+                registry.async_remove(entry.entity_id)
+
     async def async_update_room(self, room: RoomState) -> None:
         """Give a changed room the entities it calls for now."""
         wanted = {str(entity.unique_id) for entity in self._entities_of_room(room)}
@@ -91,6 +116,7 @@ def async_add_room_entities(
     platform = RoomEntities(async_add_entities, entities_of_room)
     for room in entry.runtime_data.rooms.values():
         platform.async_add_room(room)
+    platform.async_remove_stale(entity_platform.async_get_current_platform())
     entry.runtime_data.room_entities.append(platform)
 
 

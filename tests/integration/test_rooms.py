@@ -60,8 +60,17 @@ from .test_sources import (
     simulate_living_room,
 )
 
-UNRELIABLE = "binary_sensor.living_room_lux_sensor_unreliable"
-STUCK = "binary_sensor.living_room_lux_sensor_stuck"
+# The entities of a room's lux sensor.
+LUX_ENTITIES = {
+    f"binary_sensor.living_room_{key}"
+    for key in (
+        "lux_sensor_missing",
+        "lux_sensor_stuck",
+        "long_gaps_in_readings",
+        "lux_sensor_unreliable",
+    )
+}
+ACTIVITY = "binary_sensor.living_room_unexpected_activity"
 
 
 def gone_or_unavailable(changes: list[Event[EventStateChangedData]]) -> set[str]:
@@ -213,10 +222,11 @@ async def test_room_entities_follow_its_sensor(
     init_integration: MockConfigEntry,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    """Without a lux sensor the room loses the sensor's watch entity, and back."""
+    """Without a lux sensor the room loses the sensor's entities, and back."""
     entry = init_integration
     runtime = entry.runtime_data
-    assert hass.states.get(UNRELIABLE) is not None
+    for entity_id in LUX_ENTITIES:
+        assert hass.states.get(entity_id) is not None, entity_id
     changes = async_capture_events(hass, EVENT_STATE_CHANGED)
     subentry = entry.subentries[ROOM_SUBENTRY_ID]
     original = dict(subentry.data)
@@ -229,20 +239,55 @@ async def test_room_entities_follow_its_sensor(
     assert entry.runtime_data is runtime
     room = runtime.rooms[ROOM_SUBENTRY_ID]
     assert room.config.lux_sensor is None
-    assert hass.states.get(UNRELIABLE) is None
-    assert entity_registry.async_get(UNRELIABLE) is None
-    assert gone_or_unavailable(changes) == {UNRELIABLE}
-    assert hass.states.get(STUCK) is not None
+    for entity_id in LUX_ENTITIES:
+        assert hass.states.get(entity_id) is None, entity_id
+        assert entity_registry.async_get(entity_id) is None, entity_id
+    assert gone_or_unavailable(changes) == LUX_ENTITIES
+    assert hass.states.get(ACTIVITY) is not None
 
     hass.config_entries.async_update_subentry(
         entry, entry.subentries[ROOM_SUBENTRY_ID], data=original
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     assert runtime.rooms[ROOM_SUBENTRY_ID].config.lux_sensor is not None
-    state = hass.states.get(UNRELIABLE)
-    assert state is not None
-    assert state.state != STATE_UNAVAILABLE
-    assert gone_or_unavailable(changes) == {UNRELIABLE}
+    for entity_id in LUX_ENTITIES:
+        state = hass.states.get(entity_id)
+        assert state is not None, entity_id
+        assert state.state != STATE_UNAVAILABLE, entity_id
+    assert gone_or_unavailable(changes) == LUX_ENTITIES
+
+
+async def test_entities_no_room_calls_for_are_removed_at_setup(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A lux problem entity left in the registry of a room without lux goes."""
+    entry = mock_config_entry
+    entry.add_to_hass(hass)
+    data = {
+        k: v
+        for k, v in entry.subentries[ROOM_SUBENTRY_ID].data.items()
+        if k != CONF_LUX_SENSOR
+    }
+    hass.config_entries.async_update_subentry(
+        entry,
+        entry.subentries[ROOM_SUBENTRY_ID],
+        data={**data, CONF_LEARN_FROM: "lights"},
+    )
+    stale = entity_registry.async_get_or_create(
+        "binary_sensor",
+        DOMAIN,
+        f"{ROOM_SUBENTRY_ID}_lux_sensor_stuck",
+        config_entry=entry,
+        config_subentry_id=ROOM_SUBENTRY_ID,
+        suggested_object_id="living_room_lux_sensor_stuck",
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entity_registry.async_get(stale.entity_id) is None
+    assert hass.states.get(stale.entity_id) is None
+    assert hass.states.get(ACTIVITY) is not None
 
 
 @pytest.mark.parametrize("history_days", [5])
