@@ -12,6 +12,25 @@ from homeassistant.helpers import issue_registry as ir
 from .const import DOMAIN
 
 
+@callback
+def _async_warn(
+    hass: HomeAssistant,
+    issue_id: str,
+    translation_key: str,
+    placeholders: dict[str, str],
+) -> None:
+    """Raise (or update) an informational warning issue."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+    )
+
+
 def _not_enough_data_id(subentry_id: str) -> str:
     return f"not_enough_data_{subentry_id}"
 
@@ -26,14 +45,11 @@ def async_report_not_enough_data(
 ) -> None:
     """Say that a room replays the fallback until more days are recorded."""
     days_more = max(1, math.ceil(days_needed - days_available))
-    ir.async_create_issue(
+    _async_warn(
         hass,
-        DOMAIN,
         _not_enough_data_id(subentry_id),
-        is_fixable=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key="not_enough_data",
-        translation_placeholders={
+        "not_enough_data",
+        {
             "room": room_name,
             "days_available": f"{days_available:.1f}",
             "days_needed": f"{days_needed:g}",
@@ -58,14 +74,11 @@ def async_report_lights_not_responding(
     hass: HomeAssistant, subentry_id: str, room_name: str, since: Mapping[str, datetime]
 ) -> None:
     """Say which of a room's lights missed replay's changes again and again."""
-    ir.async_create_issue(
+    _async_warn(
         hass,
-        DOMAIN,
         lights_not_responding_id(subentry_id),
-        is_fixable=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key="lights_not_responding",
-        translation_placeholders={
+        "lights_not_responding",
+        {
             "room": room_name,
             "lights": ", ".join(sorted(since)),
             "since": min(since.values()).isoformat(timespec="minutes"),

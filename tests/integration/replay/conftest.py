@@ -182,6 +182,17 @@ async def async_setup_replay(
     return replay
 
 
+async def async_set_room_lights(
+    hass: HomeAssistant, entry: MockConfigEntry, lights: list[str]
+) -> None:
+    """Give the room these lights (stored ids), as Reconfigure does."""
+    subentry = entry.subentries[ROOM_SUBENTRY_ID]
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, CONF_LIGHTS: lights}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
 def changes_after(replay: Replay, moment: datetime) -> list[Change]:
     """Return the room's planned changes after `moment`."""
     return [

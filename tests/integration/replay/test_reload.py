@@ -22,7 +22,6 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.lighting_replay.const import (
     CONF_ALL_OFF_BY,
     CONF_JITTER_MINUTES,
-    CONF_LIGHTS,
     CONF_MIN_ON_MINUTES,
     CONF_RESTORE,
     CONF_WINDOW_START,
@@ -40,6 +39,7 @@ from .conftest import (
     ReplayTestLight,
     async_move_to,
     async_run_until,
+    async_set_room_lights,
     async_setup_replay,
     async_setup_running_replay,
     changes_after,
@@ -172,11 +172,7 @@ async def test_room_lights_change_while_replay_runs(
     lamp_id = entity_registry.async_get(LAMP).id  # type: ignore[union-attr]
     bulb_id = entity_registry.async_get(BULB).id  # type: ignore[union-attr]
 
-    subentry = mock_config_entry.subentries[ROOM_SUBENTRY_ID]
-    hass.config_entries.async_update_subentry(
-        mock_config_entry, subentry, data={**subentry.data, CONF_LIGHTS: [lamp_id]}
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_set_room_lights(hass, mock_config_entry, [lamp_id])
     assert mock_config_entry.runtime_data.replay is replay
     # The bulb is back as it was before the vacation; the lamp stays lit.
     assert hass.states.get(BULB).state == STATE_OFF  # type: ignore[union-attr]
@@ -193,13 +189,7 @@ async def test_room_lights_change_while_replay_runs(
     lit = next(c for c in changes_after(replay, replay.now()) if c.on)
     await async_run_until(hass, freezer, replay, lit.at)
     assert hass.states.get(BULB).state == STATE_OFF  # type: ignore[union-attr]
-    subentry = mock_config_entry.subentries[ROOM_SUBENTRY_ID]
-    hass.config_entries.async_update_subentry(
-        mock_config_entry,
-        subentry,
-        data={**subentry.data, CONF_LIGHTS: [lamp_id, bulb_id]},
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_set_room_lights(hass, mock_config_entry, [lamp_id, bulb_id])
     assert hass.states.get(BULB).state == STATE_ON  # type: ignore[union-attr]
     assert replay.snapshot[BULB] == {"state": STATE_OFF}
     # The planned days stayed as the calendars showed them.

@@ -12,7 +12,6 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.lighting_replay.const import CONF_LIGHTS
 from custom_components.lighting_replay.engine.model import RoomModel
 from custom_components.lighting_replay.watch import EVENT_UNEXPECTED_ACTIVITY
 from integration.conftest import ROOM_NAME, ROOM_SUBENTRY_ID
@@ -24,6 +23,7 @@ from .conftest import (
     ReplayTestLight,
     async_move_to,
     async_run_until,
+    async_set_room_lights,
     async_setup_running_replay,
     changes_after,
 )
@@ -83,13 +83,6 @@ async def test_watch_follows_a_rooms_lights_as_they_change(
     lamp_id = entity_registry.async_get(LAMP).id  # type: ignore[union-attr]
     bulb_id = entity_registry.async_get(BULB).id  # type: ignore[union-attr]
 
-    async def set_lights(lights: list[str]) -> None:
-        subentry = mock_config_entry.subentries[ROOM_SUBENTRY_ID]
-        hass.config_entries.async_update_subentry(
-            mock_config_entry, subentry, data={**subentry.data, CONF_LIGHTS: lights}
-        )
-        await hass.async_block_till_done(wait_background_tasks=True)
-
     async def toggle_bulb_by_hand(minutes: int) -> None:
         await async_move_to(hass, freezer, START + timedelta(minutes=minutes))
         bulb = hass.states.get(BULB)
@@ -104,11 +97,11 @@ async def test_watch_follows_a_rooms_lights_as_they_change(
         for later in (minutes + 1, minutes + 2):
             await async_move_to(hass, freezer, START + timedelta(minutes=later))
 
-    await set_lights([lamp_id])
+    await async_set_room_lights(hass, mock_config_entry, [lamp_id])
     await toggle_bulb_by_hand(5)
     assert found == []
 
-    await set_lights([lamp_id, bulb_id])
+    await async_set_room_lights(hass, mock_config_entry, [lamp_id, bulb_id])
     await toggle_bulb_by_hand(10)
     assert [event.data["room"] for event in found] == [ROOM_NAME]
     assert found[0].data["entity_id"] == BULB
