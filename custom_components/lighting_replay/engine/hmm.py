@@ -60,6 +60,8 @@ _PARAM_CODES = frozenset("ste")
 _TINY = 1e-250
 # Cap of the step method's backward vectors (see _estep_steps).
 _HUGE = 1e300
+# Sequences shorter than this are stepped minute by minute.
+_MIN_BLOCKS_LENGTH = 32
 
 
 def _as_rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
@@ -296,17 +298,28 @@ class _Data:
         )
 
     @cached_property
-    def use_runs(self) -> bool:
-        """Whether the run method is expected to be faster than the step one."""
-        return _prefer_runs(self)
+    def blocks(self) -> _BlockLayout:
+        """Layout for the block method."""
+        steps = self.steps
+        return _block_layout(
+            steps, self.n_symbols, _block_size(int(steps.symbols.shape[0]))
+        )
+
+    @cached_property
+    def method(self) -> str:
+        """The E-step method expected to be fastest: runs, blocks or steps."""
+        return _choose_method(self)
 
 
-def _prefer_runs(data: _Data) -> bool:
+def _choose_method(data: _Data) -> str:
     # Rough costs in numpy calls: a time step of the step method takes ~6,
-    # a run step ~14 and a squaring level ~12, plus a fixed part.
+    # a run step ~14 and a squaring level ~12, plus a fixed part. Sequences
+    # of more than a few dozen minutes are stepped a block at a time.
     runs = data.runs
     t_max = max(len(s) for s in data.unique)
-    return 14 * len(runs.active) + 12 * runs.n_levels + 40 < 6 * t_max
+    if 14 * len(runs.active) + 12 * runs.n_levels + 40 < 6 * t_max:
+        return "runs"
+    return "blocks" if t_max >= _MIN_BLOCKS_LENGTH else "steps"
 
 
 @dataclass(slots=True)
@@ -411,6 +424,269 @@ def _estep_steps(
     for i in range(k):
         obs[i] = np.bincount(flat_x, weights=flat_g[:, i], minlength=n_sym)
     return float(np.dot(loglik, w)), start_counts, trans_counts, obs
+
+
+# ----------------------------------------------------------------------
+# Block method (R models side by side)
+# ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _BlockLayout:
+    """Unique sequences cut into blocks of ``size`` minutes (block method).
+
+    An *item* is one block of one sequence: minutes ``b*size`` to
+    ``b*size + size - 1`` of it. Items are ordered by block, then by
+    sequence (longest first), so block ``b``'s items are the ``active[b]``
+    items from ``offset[b]``. Minutes after a sequence's end carry the
+    padding symbol ``S`` (one past the last symbol). An item's *link* is
+    the product of the matrices ``M_s`` of the ``size`` minutes after its
+    first one, the identity for padding; links with the same symbols share
+    a product, built as a tree of pairs (level ``l`` holds the left and
+    right halves of each distinct product of ``2**(l+1)`` minutes).
+    """
+
+    size: int
+    active: list[int]  # (B,) items of block b
+    offset: list[int]  # (B,) first item of block b
+    link: IntArray  # (M,) product id of each item's link
+    tree: list[tuple[IntArray, IntArray]]
+    symbols: IntArray  # (size, M) symbol of each minute of each item
+    next_symbols: IntArray  # (size, M) symbol of the minute after it
+    next_real: FloatArray  # (size, M) 1 where a symbol follows, 0 at the end
+    next_item: IntArray  # (M,) the sequence's next item, or M if none
+    weights: FloatArray  # (M,) weight of each item's sequence
+    seq_weights: FloatArray  # (N,)
+    onehot: list[FloatArray]  # per minute of a block: (M, S), zero on padding
+    real: BoolArray  # (size, M) a sequence's minutes, not padding
+
+
+def _block_size(t_max: int) -> int:
+    """Block length for sequences of up to ``t_max`` minutes (a power of 2).
+
+    A fit costs about ``t_max / size`` link steps plus ``size`` steps over
+    all blocks at once, each a handful of numpy calls.
+    """
+    return 1 << max(2, round(math.log2(max(t_max, 1) / 2) / 2))
+
+
+def _block_layout(lay: _StepLayout, n_sym: int, size: int) -> _BlockLayout:
+    """Cut the step layout's sequences into blocks of ``size`` minutes."""
+    t_max, n_seq = lay.symbols.shape
+    n_blocks = -(-t_max // size)
+    padded = np.full(((n_blocks + 1) * size + 1, n_seq), n_sym, dtype=np.int64)
+    padded[:t_max] = np.where(
+        np.arange(t_max)[:, None] < lay.lengths[None, :], lay.symbols, n_sym
+    )
+    active = [int(np.sum(lay.lengths > b * size)) for b in range(n_blocks)]
+    offset = [0, *(int(v) for v in np.cumsum(active)[:-1])]
+    block = np.concatenate([np.full(a, b) for b, a in enumerate(active)])
+    seq = np.concatenate([np.arange(a) for a in active])
+    n_items = block.size
+    minute = block[None, :] * size + np.arange(size)[:, None]  # (size, M)
+    symbols = padded[minute, seq[None, :]]
+    next_symbols = padded[minute + 1, seq[None, :]]
+    has_next = block + 1 < n_blocks
+    has_next[has_next] = seq[has_next] < np.array(active)[block[has_next] + 1]
+    next_item = np.full(n_items, n_items)
+    next_item[has_next] = np.array(offset)[block[has_next] + 1] + seq[has_next]
+    # Links as a tree of pairs of distinct products.
+    ids = next_symbols
+    tree: list[tuple[IntArray, IntArray]] = []
+    n_ids = n_sym + 1
+    while ids.shape[0] > 1:
+        code = ids[0::2] * n_ids + ids[1::2]
+        keys, inverse = np.unique(code, return_inverse=True)
+        tree.append((keys // n_ids, keys % n_ids))
+        ids = inverse.reshape(code.shape)
+        n_ids = keys.size
+    onehot = []
+    for row in symbols:
+        hot = np.zeros((n_items, n_sym))
+        real = np.flatnonzero(row < n_sym)
+        hot[real, row[real]] = 1.0
+        onehot.append(hot)
+    return _BlockLayout(
+        size=size,
+        active=active,
+        offset=offset,
+        link=ids[0],
+        tree=tree,
+        symbols=symbols,
+        next_symbols=next_symbols,
+        next_real=(next_symbols < n_sym).astype(np.float64),
+        next_item=next_item,
+        weights=lay.weights[seq],
+        seq_weights=lay.weights,
+        onehot=onehot,
+        real=symbols < n_sym,
+    )
+
+
+def _link_products(
+    lay: _BlockLayout, trans: FloatArray, emit: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Products of the links for R models, scaled, and the log of the scale.
+
+    Returns (U, R, K, K) and (U, R), product first so that gathering the
+    products of some items is cheap. Each product is divided by its largest
+    entry so that it neither underflows nor loses digits.
+    """
+    n_models, k = trans.shape[:2]
+    n_sym = emit.shape[2]
+    prods: FloatArray = np.empty((n_sym + 1, n_models, k, k))
+    prods[:n_sym] = trans[None, :, :, :] * np.moveaxis(emit, 2, 0)[:, :, None, :]
+    prods[n_sym] = np.eye(k)
+    log_scale = np.zeros((n_sym + 1, n_models))
+    for left, right in lay.tree:
+        prods = prods[left] @ prods[right]
+        peak = prods.max(axis=(2, 3))
+        peak = np.where(peak > 0, peak, 1.0)
+        prods /= peak[..., None, None]
+        log_scale = log_scale[left] + log_scale[right] + np.log(peak)
+    return prods, log_scale
+
+
+@dataclass(slots=True)
+class _BlockForward:
+    """Forward quantities of the block method."""
+
+    prods: FloatArray  # (U, R, K, K) scaled link products
+    heads: FloatArray  # (M, R, K) normalised forward vector at each item's start
+    loglik: FloatArray  # (R,) total, weighted
+    ok: bool
+
+
+def _forward_blocks(
+    lay: _BlockLayout, start: FloatArray, trans: FloatArray, emit: FloatArray
+) -> _BlockForward:
+    """Forward vectors at every item's first minute and the log-likelihood.
+
+    One link product per item carries every sequence from one block to the
+    next; the last item's link covers the rest of its sequence, so its sum
+    completes the likelihood.
+    """
+    n_models, k = start.shape
+    n_items = lay.link.size
+    prods, log_scale = _link_products(lay, trans, emit)
+    heads = np.empty((n_items, n_models, k))
+    sums = np.empty((n_items, n_models))
+    ones = np.ones(k)
+    n = lay.active[0]
+    a = start * np.moveaxis(emit, 2, 0)[lay.symbols[0, :n]]
+    first = a @ ones
+    heads[:n] = a / first[..., None]
+    n_blocks = len(lay.active)
+    with np.errstate(all="ignore"):
+        for b in range(n_blocks):
+            lo, n = lay.offset[b], lay.active[b]
+            a = np.einsum(
+                "nri,nrij->nrj", heads[lo : lo + n], prods[lay.link[lo : lo + n]]
+            )
+            c = a @ ones
+            sums[lo : lo + n] = c
+            if b + 1 < n_blocks:
+                nxt, n1 = lay.offset[b + 1], lay.active[b + 1]
+                np.divide(a[:n1], c[:n1, :, None], out=heads[nxt : nxt + n1])
+        loglik = lay.seq_weights @ np.log(first) + lay.weights @ (
+            np.log(sums) + log_scale[lay.link]
+        )
+    ok = bool(
+        np.all(first > _TINY) and np.all(sums > _TINY) and np.all(np.isfinite(loglik))
+    )
+    return _BlockForward(prods=prods, heads=heads, loglik=loglik, ok=ok)
+
+
+def _estep_blocks(
+    lay: _BlockLayout, start: FloatArray, trans: FloatArray, emit: FloatArray
+) -> _Stats | None:
+    """Compute the expected counts by the block method; ``None`` if imprecise.
+
+    The forward and backward vectors at every item's first minute come from
+    the link products, one block after another; then the minutes inside the
+    blocks are stepped for all items at once, the backward steps gathering
+    the counts as they go. Vectors of all items are held states-major,
+    (R, K, M), so that each numpy call runs along the items.
+    """
+    fwd = _forward_blocks(lay, start, trans, emit)
+    if not fwd.ok:
+        return None
+    n_models, k = start.shape
+    n_sym = emit.shape[2]
+    size = lay.size
+    n_items = lay.link.size
+    n_seq = lay.seq_weights.size
+    ones = np.ones(k)
+    # Emission of each state per symbol, padding emitting 1: (R, K, S+1).
+    emit_pad = np.concatenate((emit, np.ones((n_models, k, 1))), axis=2)
+    trans_t = np.swapaxes(trans, 1, 2)
+    with np.errstate(all="ignore"):
+        # Backward vectors at every item's first minute, block after block
+        # from the end; row M stands for the end of a sequence.
+        tails = np.empty((n_items + 1, n_models, k))
+        tails[n_items] = 1.0
+        low = math.inf
+        for b in range(len(lay.active) - 1, -1, -1):
+            lo, n = lay.offset[b], lay.active[b]
+            v = np.einsum(
+                "nrij,nrj->nri",
+                fwd.prods[lay.link[lo : lo + n]],
+                tails[lay.next_item[lo : lo + n]],
+            )
+            s = v @ ones
+            low = min(low, float(s.min()))
+            np.divide(v, s[..., None], out=tails[lo : lo + n])
+        # Forward vectors of every minute.
+        alpha = np.empty((n_models, size, k, n_items))
+        alpha[:, 0] = fwd.heads.transpose(1, 2, 0)
+        norms = np.ones((n_models, size, n_items))
+        for i in range(1, size):
+            a = trans_t @ alpha[:, i - 1]
+            a *= np.take(emit_pad, lay.symbols[i], axis=2)
+            c = ones @ a
+            norms[:, i] = c
+            np.divide(a, c[:, None], out=alpha[:, i])
+        # Backward steps gathering the counts. At minute i, with beta' the
+        # backward vector of the minute after, h = trans @ (e * beta') is
+        # the backward vector of minute i, alpha * h / (alpha . h) the
+        # posterior of the state and alpha_i trans_ij e_j beta'_j /
+        # (alpha . h) that of the transition.
+        w = lay.weights
+        beta = tails[lay.next_item].transpose(1, 2, 0)
+        trans_acc = np.zeros((n_models, k, k))
+        obs = np.zeros((n_models, k, n_sym))
+        start_counts = np.zeros((n_models, k))
+        dots = np.ones((n_models, size, n_items))
+        for i in range(size - 1, -1, -1):
+            g = np.take(emit_pad, lay.next_symbols[i], axis=2)
+            g *= beta
+            h = trans @ g
+            a = alpha[:, i]
+            u = a * h
+            d = ones @ u
+            dots[:, i] = d
+            coef = w / np.where(d > 0, d, 1.0)
+            u *= coef[:, None, :]
+            obs += u @ lay.onehot[i]
+            if i == 0:
+                start_counts = u[:, :, :n_seq].sum(axis=2)
+            g *= lay.next_real[i]
+            trans_acc += (a * coef[:, None, :]) @ np.swapaxes(g, 1, 2)
+            if i > 0:
+                beta = h / (ones @ h)[:, None, :]
+    if (
+        low <= _TINY
+        or np.any(norms <= _TINY)
+        or np.any(np.where(lay.real, dots, 1.0) <= _TINY)
+    ):
+        return None
+    stats = _Stats(
+        log_likelihood=fwd.loglik,
+        start=start_counts,
+        trans=trans * trans_acc,
+        obs=obs,
+    )
+    if not all(np.all(np.isfinite(v)) for v in (stats.start, stats.trans, stats.obs)):
+        return None
+    return stats
 
 
 # ----------------------------------------------------------------------
@@ -931,12 +1207,17 @@ def _checked_distribution(name: str, value: Any, shape: tuple[int, ...]) -> Floa
 # ----------------------------------------------------------------------
 def _e_steps(models: Sequence[CategoricalHMM], data: _Data) -> list[_Stats]:
     """Compute expected counts for models of one size, side by side if possible."""
-    if data.use_runs:
-        stats = _estep_runs(
-            data.runs,
+    method = data.method
+    if method != "steps":
+        params = (
             np.stack([m.startprob_ for m in models]),
             np.stack([m.transmat_ for m in models]),
             np.stack([m.emissionprob_ for m in models]),
+        )
+        stats = (
+            _estep_runs(data.runs, *params)
+            if method == "runs"
+            else _estep_blocks(data.blocks, *params)
         )
         if stats is not None:
             return [
@@ -1005,15 +1286,15 @@ def _m_step(
 
 def _score(model: CategoricalHMM, data: _Data) -> float:
     """Total log-likelihood, by the faster method for the data."""
-    if data.use_runs:
-        fwd = _forward_runs(
-            data.runs,
-            model.startprob_[None],
-            model.transmat_[None],
-            model.emissionprob_[None],
-        )
+    params = (model.startprob_[None], model.transmat_[None], model.emissionprob_[None])
+    if data.method == "runs":
+        fwd = _forward_runs(data.runs, *params)
         if fwd.ok:
             return float(fwd.loglik[0] @ data.runs.weights)
+    elif data.method == "blocks":
+        blk = _forward_blocks(data.blocks, *params)
+        if blk.ok:
+            return float(blk.loglik[0])
     lay = data.steps
     _, _, loglik = _forward_steps(
         lay, model.startprob_, model.transmat_, model.emissionprob_
