@@ -31,8 +31,19 @@ per-sequence Python loop):
   spectral radius so they neither overflow nor underflow; should a
   normaliser still come close to underflow, that E-step is recomputed with
   the step method.
+* Symbols that change every minute or two (a flickering sensor, a busy
+  motion light) make runs short. Then the sequences are cut into blocks of
+  ``b`` minutes (``b`` about ``sqrt(T / 2)`` for sequences of ``T``
+  minutes; the *block* method). The product of the ``M_s`` of a block's
+  minutes carries the forward vector from one block's first minute to the
+  next block's, and back for the backward vector; equal blocks share one
+  product, built as a tree of products of pairs. With the vectors at every
+  block's first minute known, the minutes inside the blocks are stepped
+  for all blocks of all sequences at once: ``T / b + b`` steps instead of
+  ``T``. Products are scaled by their largest entry; should a normaliser
+  come close to underflow, that E-step is recomputed with the step method.
 * :func:`fit_best` runs its restarts side by side: one set of numpy
-  operations serves all of them.
+  operations serves all of them (run and block methods).
 """
 
 from __future__ import annotations
@@ -60,8 +71,6 @@ _PARAM_CODES = frozenset("ste")
 _TINY = 1e-250
 # Cap of the step method's backward vectors (see _estep_steps).
 _HUGE = 1e300
-# Sequences shorter than this are stepped minute by minute.
-_MIN_BLOCKS_LENGTH = 32
 
 
 def _as_rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
@@ -312,14 +321,19 @@ class _Data:
 
 
 def _choose_method(data: _Data) -> str:
-    # Rough costs in numpy calls: a time step of the step method takes ~6,
-    # a run step ~14 and a squaring level ~12, plus a fixed part. Sequences
-    # of more than a few dozen minutes are stepped a block at a time.
+    # Rough costs in numpy calls: a time step of the step method takes ~6;
+    # a run step ~14 and a squaring level ~12; a block ~8 (its link
+    # forward and back) and a minute of a block ~20 (forward and back, on
+    # all blocks at once); plus a fixed part.
     runs = data.runs
     t_max = max(len(s) for s in data.unique)
-    if 14 * len(runs.active) + 12 * runs.n_levels + 40 < 6 * t_max:
-        return "runs"
-    return "blocks" if t_max >= _MIN_BLOCKS_LENGTH else "steps"
+    size = _block_size(t_max)
+    costs = {
+        "runs": 14 * len(runs.active) + 12 * runs.n_levels + 40,
+        "blocks": 8 * -(-t_max // size) + 20 * size + 30,
+        "steps": 6 * t_max,
+    }
+    return min(costs, key=lambda method: costs[method])
 
 
 @dataclass(slots=True)
@@ -445,8 +459,8 @@ class _BlockLayout:
     """
 
     size: int
-    active: list[int]  # (B,) items of block b
-    offset: list[int]  # (B,) first item of block b
+    active: list[int]  # per block b: its number of items
+    offset: list[int]  # per block b: its first item
     link: IntArray  # (M,) product id of each item's link
     tree: list[tuple[IntArray, IntArray]]
     symbols: IntArray  # (size, M) symbol of each minute of each item
@@ -662,16 +676,17 @@ def _estep_blocks(
             a = alpha[:, i]
             u = a * h
             d = ones @ u
-            dots[:, i] = d
-            coef = w / np.where(d > 0, d, 1.0)
+            dots[:, i] = d  # positive but where the vectors underflow
+            coef = w / d
             u *= coef[:, None, :]
             obs += u @ lay.onehot[i]
             if i == 0:
                 start_counts = u[:, :, :n_seq].sum(axis=2)
-            g *= lay.next_real[i]
+            # No transition from a sequence's last minute.
+            coef *= lay.next_real[i]
             trans_acc += (a * coef[:, None, :]) @ np.swapaxes(g, 1, 2)
             if i > 0:
-                beta = h / (ones @ h)[:, None, :]
+                beta = np.divide(h, (ones @ h)[:, None, :], out=h)
     if (
         low <= _TINY
         or np.any(norms <= _TINY)
