@@ -40,7 +40,7 @@ per-sequence Python loop):
   product, built as a tree of products of pairs. With the vectors at every
   block's first minute known, the minutes inside the blocks are stepped
   for all blocks of all sequences at once: ``T / b + b`` steps instead of
-  ``T``. Products are scaled by their largest entry; should a normaliser
+  ``T``. Products are scaled by the sum of their entries; should a normaliser
   come close to underflow, that E-step is recomputed with the step method.
 * :func:`fit_best` runs its restarts side by side: one set of numpy
   operations serves all of them (run and block methods).
@@ -541,8 +541,8 @@ def _link_products(
     """Products of the links for R models, scaled, and the log of the scale.
 
     Returns (U, R, K, K) and (U, R), product first so that gathering the
-    products of some items is cheap. Each product is divided by its largest
-    entry so that it neither underflows nor loses digits.
+    products of some items is cheap. Each product is divided by the sum of
+    its entries so that it neither underflows nor loses digits.
     """
     n_models, k = trans.shape[:2]
     n_sym = emit.shape[2]
@@ -550,12 +550,13 @@ def _link_products(
     prods[:n_sym] = trans[None, :, :, :] * np.moveaxis(emit, 2, 0)[:, :, None, :]
     prods[n_sym] = np.eye(k)
     log_scale = np.zeros((n_sym + 1, n_models))
+    ones = np.ones(k * k)
     for left, right in lay.tree:
         prods = prods[left] @ prods[right]
-        peak = prods.max(axis=(2, 3))
-        peak = np.where(peak > 0, peak, 1.0)
-        prods /= peak[..., None, None]
-        log_scale = log_scale[left] + log_scale[right] + np.log(peak)
+        total = prods.reshape(-1, n_models, k * k) @ ones
+        total = np.where(total > 0, total, 1.0)
+        prods /= total[..., None, None]
+        log_scale = log_scale[left] + log_scale[right] + np.log(total)
     return prods, log_scale
 
 
