@@ -14,8 +14,8 @@ The same comparison runs on a worst case for the engine: a zone whose
 symbol changes every minute or two (a flickering sensor, a busy motion
 light), 90 days of the 14-hour day zone, where runs are too short for the
 run method and the engine uses its block method. On that zone
-``fit_best``'s three restarts, side by side, are also timed against three
-hmmlearn fits from the same initial parameters.
+``fit_best`` with three restarts is also timed against three hmmlearn fits
+from the same initial parameters.
 
 Last line: ``RESULT fit_ratio=<engine s / hmmlearn s, lamp-like data>
 alternating_fit_ratio=<the same on the alternating zone>
@@ -226,7 +226,7 @@ def compare(
 
 
 def restarts(x: IntArray, lengths: IntArray) -> tuple[float, float, float, float]:
-    """``fit_best``'s restarts side by side against hmmlearn's one after another.
+    """``fit_best`` with three restarts against three hmmlearn fits.
 
     Three restarts, each from the parameters ``fit_best`` draws for it, run
     the same fixed number of EM iterations in both libraries; the best model
@@ -287,7 +287,7 @@ def restarts(x: IntArray, lengths: IntArray) -> tuple[float, float, float, float
     t_ours = best_time(ours_fit, REPEATS)
     t_ref = best_time(ref_fit, REPEATS)
     print(
-        f"alternating zone, fit_best with 3 restarts side by side, {N_ITER} EM "
+        f"alternating zone, fit_best with 3 restarts, {N_ITER} EM "
         f"iterations each, best of {REPEATS}: engine {t_ours:.4f} s, hmmlearn "
         f"(3 fits) {t_ref:.4f} s; best model's loglik rel diff {rel:.1e}, "
         f"parameters max abs diff {param_diff:.1e}"

@@ -304,8 +304,8 @@ def test_block_method_falls_back_when_it_would_underflow(
 def test_restarts_side_by_side_equal_separate_fits(shape: str, method: str) -> None:
     """fit_best's joint EM gives exactly the models of separate fits.
 
-    Long runs take the run method, symbols changing every minute or two the
-    block method; both run the restarts side by side.
+    Long runs take the run method, which runs the restarts side by side;
+    symbols changing every minute or two take the block method.
     """
     x, lengths = _day_like_data(4) if shape == "day" else _noisy_data(4)
     data = hmm._Data(hmm._split(x, lengths), 2)
@@ -326,7 +326,7 @@ def test_restarts_side_by_side_equal_separate_fits(shape: str, method: str) -> N
         )
 
 
-def test_block_method_runs_restarts_side_by_side() -> None:
+def test_block_method_takes_several_models_at_once() -> None:
     """One block E-step for several models gives each model's own counts."""
     x, lengths = _noisy_data(5)
     data = hmm._Data(hmm._split(x, lengths), 2)

@@ -42,8 +42,9 @@ per-sequence Python loop):
   for all blocks of all sequences at once: ``T / b + b`` steps instead of
   ``T``. Products are scaled by the sum of their entries; should a normaliser
   come close to underflow, that E-step is recomputed with the step method.
-* :func:`fit_best` runs its restarts side by side: one set of numpy
-  operations serves all of them (run and block methods).
+* :func:`fit_best` runs its restarts side by side in the run method: one
+  set of numpy operations serves all of them. The block method's work is
+  in large arrays, where that saves nothing, so it fits them one by one.
 """
 
 from __future__ import annotations
@@ -322,15 +323,15 @@ class _Data:
 
 def _choose_method(data: _Data) -> str:
     # Rough costs in numpy calls: a time step of the step method takes ~6;
-    # a run step ~14 and a squaring level ~12; a block ~8 (its link
-    # forward and back) and a minute of a block ~20 (forward and back, on
-    # all blocks at once); plus a fixed part.
+    # a run step ~14 and a squaring level ~12; a block ~10 (its link
+    # forward and back) and a minute of a block ~24 (forward and back, on
+    # all blocks at once, so on larger arrays); plus a fixed part.
     runs = data.runs
     t_max = max(len(s) for s in data.unique)
     size = _block_size(t_max)
     costs = {
         "runs": 14 * len(runs.active) + 12 * runs.n_levels + 40,
-        "blocks": 8 * -(-t_max // size) + 20 * size + 30,
+        "blocks": 10 * -(-t_max // size) + 24 * size + 30,
         "steps": 6 * t_max,
     }
     return min(costs, key=lambda method: costs[method])
@@ -464,12 +465,13 @@ class _BlockLayout:
     link: IntArray  # (M,) product id of each item's link
     tree: list[tuple[IntArray, IntArray]]
     symbols: IntArray  # (size, M) symbol of each minute of each item
-    next_symbols: IntArray  # (size, M) symbol of the minute after it
+    # Per minute i of a block, (S+1, M): one-hot symbols (row S: padding);
+    # the last entry is the minute after the block.
+    hot: list[FloatArray]
     next_real: FloatArray  # (size, M) 1 where a symbol follows, 0 at the end
     next_item: IntArray  # (M,) the sequence's next item, or M if none
     weights: FloatArray  # (M,) weight of each item's sequence
     seq_weights: FloatArray  # (N,)
-    onehot: list[FloatArray]  # per minute of a block: (M, S), zero on padding
     real: BoolArray  # (size, M) a sequence's minutes, not padding
 
 
@@ -512,12 +514,11 @@ def _block_layout(lay: _StepLayout, n_sym: int, size: int) -> _BlockLayout:
         tree.append((keys // n_ids, keys % n_ids))
         ids = inverse.reshape(code.shape)
         n_ids = keys.size
-    onehot = []
-    for row in symbols:
-        hot = np.zeros((n_items, n_sym))
-        real = np.flatnonzero(row < n_sym)
-        hot[real, row[real]] = 1.0
-        onehot.append(hot)
+    hot = []
+    for row in (*symbols, next_symbols[-1]):
+        one = np.zeros((n_sym + 1, n_items))
+        one[row, np.arange(n_items)] = 1.0
+        hot.append(one)
     return _BlockLayout(
         size=size,
         active=active,
@@ -525,12 +526,11 @@ def _block_layout(lay: _StepLayout, n_sym: int, size: int) -> _BlockLayout:
         link=ids[0],
         tree=tree,
         symbols=symbols,
-        next_symbols=next_symbols,
+        hot=hot,
         next_real=(next_symbols < n_sym).astype(np.float64),
         next_item=next_item,
         weights=lay.weights[seq],
         seq_weights=lay.weights,
-        onehot=onehot,
         real=symbols < n_sym,
     )
 
@@ -655,7 +655,7 @@ def _estep_blocks(
         norms = np.ones((n_models, size, n_items))
         for i in range(1, size):
             a = trans_t @ alpha[:, i - 1]
-            a *= np.take(emit_pad, lay.symbols[i], axis=2)
+            a *= emit_pad @ lay.hot[i]
             c = ones @ a
             norms[:, i] = c
             np.divide(a, c[:, None], out=alpha[:, i])
@@ -671,7 +671,7 @@ def _estep_blocks(
         start_counts = np.zeros((n_models, k))
         dots = np.ones((n_models, size, n_items))
         for i in range(size - 1, -1, -1):
-            g = np.take(emit_pad, lay.next_symbols[i], axis=2)
+            g = emit_pad @ lay.hot[i + 1]
             g *= beta
             h = trans @ g
             a = alpha[:, i]
@@ -680,7 +680,7 @@ def _estep_blocks(
             dots[:, i] = d  # positive but where the vectors underflow
             coef = w / d
             u *= coef[:, None, :]
-            obs += u @ lay.onehot[i]
+            obs += u @ lay.hot[i][:n_sym].T
             if i == 0:
                 start_counts = u[:, :, :n_seq].sum(axis=2)
             # No transition from a sequence's last minute.
@@ -1222,18 +1222,20 @@ def _checked_distribution(name: str, value: Any, shape: tuple[int, ...]) -> Floa
 # EM driver
 # ----------------------------------------------------------------------
 def _e_steps(models: Sequence[CategoricalHMM], data: _Data) -> list[_Stats]:
-    """Compute expected counts for models of one size, side by side if possible."""
-    method = data.method
-    if method != "steps":
-        params = (
+    """Compute expected counts for models of one size.
+
+    The run method takes the models side by side, so that each of its many
+    small numpy calls serves them all. The block method's work is in large
+    arrays: side by side it saves no time (measured slower) and holds every
+    model's forward vectors at once, so it takes one model at a time. Where
+    either declines, the step method computes that E-step.
+    """
+    if data.method == "runs":
+        stats = _estep_runs(
+            data.runs,
             np.stack([m.startprob_ for m in models]),
             np.stack([m.transmat_ for m in models]),
             np.stack([m.emissionprob_ for m in models]),
-        )
-        stats = (
-            _estep_runs(data.runs, *params)
-            if method == "runs"
-            else _estep_blocks(data.blocks, *params)
         )
         if stats is not None:
             return [
@@ -1247,6 +1249,16 @@ def _e_steps(models: Sequence[CategoricalHMM], data: _Data) -> list[_Stats]:
             ]
     out = []
     for m in models:
+        if data.method == "blocks":
+            blocks = _estep_blocks(
+                data.blocks,
+                m.startprob_[None],
+                m.transmat_[None],
+                m.emissionprob_[None],
+            )
+            if blocks is not None:
+                out.append(blocks)
+                continue
         ll, start, trans, obs = _estep_steps(
             data.steps, m.startprob_, m.transmat_, m.emissionprob_
         )
