@@ -221,6 +221,18 @@ def test_data_shape_chooses_the_method() -> None:
     assert hmm._Data([noisy[:20]] * 5, 2).method == "steps"
 
 
+@pytest.mark.parametrize("shape", ["day", "noisy", "single"])
+def test_run_shape_without_the_run_layout(shape: str) -> None:
+    """The method's choice counts runs as the run layout does."""
+    if shape == "single":
+        x, lengths = np.array([0, 0, 0, 1, 0, 0, 0, 0, 0]), np.array([9])
+    else:
+        x, lengths = _day_like_data(2) if shape == "day" else _noisy_data(2)
+    data = hmm._Data(hmm._split(x, lengths), 2)
+    expected = (len(data.runs.active), data.runs.n_levels)
+    assert hmm._run_shape(data.unique) == expected
+
+
 def test_run_method_falls_back_when_it_would_underflow() -> None:
     """A run whose probability vanishes next to the dominant one is exact too."""
     start = {

@@ -326,15 +326,32 @@ def _choose_method(data: _Data) -> str:
     # a run step ~14 and a squaring level ~12; a block ~10 (its link
     # forward and back) and a minute of a block ~24 (forward and back, on
     # all blocks at once, so on larger arrays); plus a fixed part.
-    runs = data.runs
+    most_runs, n_levels = _run_shape(data.unique)
     t_max = max(len(s) for s in data.unique)
     size = _block_size(t_max)
     costs = {
-        "runs": 14 * len(runs.active) + 12 * runs.n_levels + 40,
+        "runs": 14 * most_runs + 12 * n_levels + 40,
         "blocks": 10 * -(-t_max // size) + 24 * size + 30,
         "steps": 6 * t_max,
     }
     return min(costs, key=lambda method: costs[method])
+
+
+def _run_shape(seqs: Sequence[IntArray]) -> tuple[int, int]:
+    """Most runs in one sequence and the run method's squaring levels.
+
+    The same numbers as the run layout's ``len(active)`` and ``n_levels``,
+    without building it (it is large where runs are short).
+    """
+    ends = np.cumsum([len(s) for s in seqs])
+    x = np.concatenate(seqs)
+    new_run = np.ones(x.size, dtype=bool)
+    new_run[1:] = x[1:] != x[:-1]
+    new_run[ends[:-1]] = True
+    starts = np.flatnonzero(new_run)
+    longest = int(np.diff(np.append(starts, x.size)).max())
+    runs_per_seq = np.bincount(np.searchsorted(ends, starts, side="right"))
+    return int(runs_per_seq.max()), (longest - 1).bit_length()
 
 
 @dataclass(slots=True)
@@ -464,11 +481,10 @@ class _BlockLayout:
     offset: list[int]  # per block b: its first item
     link: IntArray  # (M,) product id of each item's link
     tree: list[tuple[IntArray, IntArray]]
-    symbols: IntArray  # (size, M) symbol of each minute of each item
+    first: IntArray  # (N,) first symbol of each sequence
     # Per minute i of a block, (S+1, M): one-hot symbols (row S: padding);
     # the last entry is the minute after the block.
     hot: list[FloatArray]
-    next_real: FloatArray  # (size, M) 1 where a symbol follows, 0 at the end
     next_item: IntArray  # (M,) the sequence's next item, or M if none
     weights: FloatArray  # (M,) weight of each item's sequence
     seq_weights: FloatArray  # (N,)
@@ -525,9 +541,8 @@ def _block_layout(lay: _StepLayout, n_sym: int, size: int) -> _BlockLayout:
         offset=offset,
         link=ids[0],
         tree=tree,
-        symbols=symbols,
+        first=lay.symbols[0],
         hot=hot,
-        next_real=(next_symbols < n_sym).astype(np.float64),
         next_item=next_item,
         weights=lay.weights[seq],
         seq_weights=lay.weights,
@@ -585,10 +600,9 @@ def _forward_blocks(
     heads = np.empty((n_items, n_models, k))
     sums = np.empty((n_items, n_models))
     ones = np.ones(k)
-    n = lay.active[0]
-    a = start * np.moveaxis(emit, 2, 0)[lay.symbols[0, :n]]
+    a = start * np.moveaxis(emit, 2, 0)[lay.first]
     first = a @ ones
-    heads[:n] = a / first[..., None]
+    heads[: lay.first.size] = a / first[..., None]
     n_blocks = len(lay.active)
     with np.errstate(all="ignore"):
         for b in range(n_blocks):
@@ -684,7 +698,7 @@ def _estep_blocks(
             if i == 0:
                 start_counts = u[:, :, :n_seq].sum(axis=2)
             # No transition from a sequence's last minute.
-            coef *= lay.next_real[i]
+            coef *= 1.0 - lay.hot[i + 1][n_sym]
             trans_acc += (a * coef[:, None, :]) @ np.swapaxes(g, 1, 2)
             if i > 0:
                 beta = np.divide(h, (ones @ h)[:, None, :], out=h)
