@@ -314,7 +314,7 @@ def test_block_method_falls_back_when_it_would_underflow(
 
 @pytest.mark.parametrize(("shape", "method"), [("day", "runs"), ("noisy", "blocks")])
 def test_restarts_side_by_side_equal_separate_fits(shape: str, method: str) -> None:
-    """fit_best's joint EM gives exactly the models of separate fits.
+    """fit_best's restarts give exactly the models of separate fits.
 
     Long runs take the run method, which runs the restarts side by side;
     symbols changing every minute or two take the block method.
