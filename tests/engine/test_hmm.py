@@ -31,11 +31,11 @@ type FloatArray = npt.NDArray[np.float64]
 type IntArray = npt.NDArray[np.int64]
 
 
-@pytest.fixture(params=["steps", "runs"])
+@pytest.fixture(params=["steps", "runs", "blocks"])
 def method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Force one of the two exact E-step methods."""
+    """Force one of the three exact E-step methods."""
     name: str = request.param
-    monkeypatch.setattr(hmm, "_prefer_runs", lambda data: name == "runs")
+    monkeypatch.setattr(hmm, "_choose_method", lambda data: name)
     return name
 
 
@@ -211,13 +211,26 @@ def test_long_runs_match_hmmlearn(run_length: int, method: str) -> None:
         _assert_same_parameters(ours, ref)
 
 
-def test_real_data_shape_uses_the_run_method() -> None:
-    """Long runs make the run method the choice; noisy data the step method."""
+def test_data_shape_chooses_the_method() -> None:
+    """Long runs take the run method, long noisy sequences the block method."""
     rng = np.random.default_rng(0)
     day = np.repeat([0, 1, 0, 1, 0], [400, 30, 200, 150, 60])
     noisy = rng.integers(0, 2, size=840)
-    assert hmm._Data([day] * 5, 2).use_runs
-    assert not hmm._Data([noisy] * 5, 2).use_runs
+    assert hmm._Data([day] * 5, 2).method == "runs"
+    assert hmm._Data([noisy] * 5, 2).method == "blocks"
+    assert hmm._Data([noisy[:20]] * 5, 2).method == "steps"
+
+
+@pytest.mark.parametrize("shape", ["day", "noisy", "single"])
+def test_run_shape_without_the_run_layout(shape: str) -> None:
+    """The method's choice counts runs as the run layout does."""
+    if shape == "single":
+        x, lengths = np.array([0, 0, 0, 1, 0, 0, 0, 0, 0]), np.array([9])
+    else:
+        x, lengths = _day_like_data(2) if shape == "day" else _noisy_data(2)
+    data = hmm._Data(hmm._split(x, lengths), 2)
+    expected = (len(data.runs.active), data.runs.n_levels)
+    assert hmm._run_shape(data.unique) == expected
 
 
 def test_run_method_falls_back_when_it_would_underflow() -> None:
@@ -231,7 +244,7 @@ def test_run_method_falls_back_when_it_would_underflow() -> None:
     # hmmlearn's scaled backward vectors (up to ~1e260) still fit a float.
     x = np.concatenate([np.zeros(100, dtype=np.int64), np.ones(5, dtype=np.int64)])
     data = hmm._Data([x], 2)
-    assert data.use_runs
+    assert data.method == "runs"
     assert (
         hmm._estep_runs(
             data.runs,
@@ -266,23 +279,93 @@ def test_run_method_falls_back_when_it_would_underflow() -> None:
     np.testing.assert_allclose(model.emissionprob_[0], [3000 / 3005, 5 / 3005])
 
 
-def test_restarts_side_by_side_equal_separate_fits() -> None:
-    """fit_best's joint EM gives exactly the models of separate fits."""
-    x, lengths = _day_like_data(4)
-    best = fit_best(x, lengths, n_components=3, n_restarts=3, n_iter=30, random_state=8)
-    separate = [
-        CategoricalHMM(3, n_iter=30, random_state=np.random.default_rng(seed)).fit(
-            x, lengths
-        )
-        for seed in np.random.SeedSequence(8).spawn(3)
+def test_block_method_falls_back_when_it_would_underflow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A block whose probability underflows as one product is exact too."""
+    monkeypatch.setattr(hmm, "_choose_method", lambda data: "blocks")
+    start = {
+        "startprob_": np.array([1.0, 0.0]),
+        "transmat_": np.array([[1.0, 0.0], [0.5, 0.5]]),
+        "emissionprob_": np.array([[1e-45, 1 - 1e-45], [0.9, 0.1]]),
+    }
+    # Each zero has probability 1e-45: hmmlearn scales every minute, while
+    # the link over the six zeros (minutes 97-104 of blocks of 8) is 1e-270.
+    x = np.repeat(np.array([1, 0, 1]), [97, 6, 6])
+    data = hmm._Data([x], 2)
+    assert data.blocks.size == 8
+    params = [
+        start[name][None] for name in ("startprob_", "transmat_", "emissionprob_")
     ]
+    assert not hmm._forward_blocks(data.blocks, *params).ok
+    assert hmm._estep_blocks(data.blocks, *params) is None
+    ours, ref = _pair(start, 2, n_iter=1, tol=-math.inf)
+    assert _rel_diff(ours.score(x), ref.score(x.reshape(-1, 1))) <= RTOL
+    for _ in range(3):
+        ours.fit(x)
+        ref.fit(x.reshape(-1, 1))
+        assert _rel_diff(ours.monitor_history_[-1], ref.monitor_.history[-1]) <= RTOL
+        # State 1 is never visited: hmmlearn zeroes its rows, this model
+        # keeps them (see the class docstring); everything else is equal.
+        ref.transmat_[1] = ours.transmat_[1]
+        ref.emissionprob_[1] = ours.emissionprob_[1]
+        _assert_same_parameters(ours, ref)
+
+
+@pytest.mark.parametrize(("shape", "method"), [("day", "runs"), ("noisy", "blocks")])
+def test_restarts_side_by_side_equal_separate_fits(shape: str, method: str) -> None:
+    """fit_best's restarts give exactly the models of separate fits.
+
+    Long runs take the run method, which runs the restarts side by side;
+    symbols changing every minute or two take the block method.
+    """
+    x, lengths = _day_like_data(4) if shape == "day" else _noisy_data(4)
+    data = hmm._Data(hmm._split(x, lengths), 2)
+    assert data.method == method
+    best = fit_best(x, lengths, n_components=3, n_restarts=3, n_iter=30, random_state=8)
+    separate = []
+    for seed in np.random.SeedSequence(8).spawn(3):
+        model = CategoricalHMM(3, n_iter=30, random_state=np.random.default_rng(seed))
+        separate.append(model.fit(x, lengths))
+    # The restarts end in different places, so a mix-up would show.
     scores = [m.score(x, lengths) for m in separate]
+    assert len({round(v, 6) for v in scores}) == 3
     twin = separate[int(np.argmax(scores))]
     assert best.monitor_history_ == pytest.approx(twin.monitor_history_, rel=1e-9)
     for name in ("startprob_", "transmat_", "emissionprob_"):
         np.testing.assert_allclose(
             getattr(best, name), getattr(twin, name), rtol=1e-9, atol=1e-14
         )
+
+
+def test_block_method_takes_several_models_at_once() -> None:
+    """One block E-step for several models gives each model's own counts."""
+    x, lengths = _noisy_data(5)
+    data = hmm._Data(hmm._split(x, lengths), 2)
+    rng = np.random.default_rng(3)
+    start = rng.dirichlet(np.ones(4), size=3)
+    trans = rng.dirichlet(np.ones(4), size=(3, 4))
+    emit = rng.dirichlet(np.ones(2), size=(3, 4))
+    together = hmm._estep_blocks(data.blocks, start, trans, emit)
+    assert together is not None
+    for r in range(3):
+        ll, start_c, trans_c, obs_c = hmm._estep_steps(
+            data.steps, start[r], trans[r], emit[r]
+        )
+        assert _rel_diff(float(together.log_likelihood[r]), ll) <= 1e-12
+        np.testing.assert_allclose(together.start[r], start_c, rtol=1e-10)
+        np.testing.assert_allclose(together.trans[r], trans_c, rtol=1e-10)
+        np.testing.assert_allclose(together.obs[r], obs_c, rtol=1e-10)
+
+
+def _noisy_data(seed: int) -> tuple[IntArray, IntArray]:
+    """Symbols that change every minute or two, some sequences cut short."""
+    rng = np.random.default_rng(seed)
+    seqs = []
+    for _ in range(30):
+        flips = rng.random(int(rng.integers(100, 300))) >= 0.35
+        seqs.append((np.cumsum(flips) % 2).astype(np.int64))
+    return np.concatenate(seqs), np.array([len(s) for s in seqs])
 
 
 def _day_like_data(seed: int) -> tuple[IntArray, IntArray]:
@@ -676,3 +759,44 @@ def test_run_method_equals_step_method(
     for got, want in ((runs.start[0], start_c), (runs.trans[0], trans_c)):
         np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-12 * total)
     np.testing.assert_allclose(runs.obs[0], obs_c, rtol=1e-7, atol=1e-12 * total)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seqs=sequences,
+    n_states=st.integers(1, 5),
+    concentration=st.sampled_from([0.1, 1.0, 10.0]),
+    size=st.sampled_from([4, 8, 16]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_block_method_equals_step_method(
+    seqs: list[list[int]], n_states: int, concentration: float, size: int, seed: int
+) -> None:
+    """Block and step method give the same counts, for two models at once."""
+    rng = np.random.default_rng(seed)
+    arrays = [np.array(s, dtype=np.int64) for s in seqs]
+    data = hmm._Data(arrays, 3)
+    blocks = hmm._block_layout(data.steps, 3, size)
+    alpha = np.full(n_states, concentration)
+    start = rng.dirichlet(alpha, size=2)
+    trans = rng.dirichlet(alpha, size=(2, n_states))
+    trans[rng.random((2, n_states, n_states)) < 0.2] = 0.0  # forbidden moves
+    trans[:, np.arange(n_states), np.arange(n_states)] += 1e-3
+    trans /= trans.sum(axis=2, keepdims=True)
+    emit = rng.dirichlet(np.full(3, concentration), size=(2, n_states)) + 1e-9
+    emit /= emit.sum(axis=2, keepdims=True)
+    got = hmm._estep_blocks(blocks, start, trans, emit)
+    if got is None:  # the block method declined: the step method is used
+        return
+    total = float(sum(len(s) for s in seqs))
+    for r in range(2):
+        ll, start_c, trans_c, obs_c = hmm._estep_steps(
+            data.steps, start[r], trans[r], emit[r]
+        )
+        assert _rel_diff(float(got.log_likelihood[r]), ll) <= 1e-9
+        for mine, want in (
+            (got.start[r], start_c),
+            (got.trans[r], trans_c),
+            (got.obs[r], obs_c),
+        ):
+            np.testing.assert_allclose(mine, want, rtol=1e-7, atol=1e-12 * total)

@@ -31,8 +31,20 @@ per-sequence Python loop):
   spectral radius so they neither overflow nor underflow; should a
   normaliser still come close to underflow, that E-step is recomputed with
   the step method.
-* :func:`fit_best` runs its restarts side by side: one set of numpy
-  operations serves all of them.
+* Symbols that change every minute or two (a flickering sensor, a busy
+  motion light) make runs short. Then the sequences are cut into blocks of
+  ``b`` minutes (``b`` about ``sqrt(T / 2)`` for sequences of ``T``
+  minutes; the *block* method). The product of the ``M_s`` of a block's
+  minutes carries the forward vector from one block's first minute to the
+  next block's, and back for the backward vector; equal blocks share one
+  product, built as a tree of products of pairs. With the vectors at every
+  block's first minute known, the minutes inside the blocks are stepped
+  for all blocks of all sequences at once: ``T / b + b`` steps instead of
+  ``T``. Products are scaled by the sum of their entries; should a normaliser
+  come close to underflow, that E-step is recomputed with the step method.
+* :func:`fit_best` runs its restarts side by side in the run method: one
+  set of numpy operations serves all of them. The block method's work is
+  in large arrays, where that saves nothing, so it fits them one by one.
 """
 
 from __future__ import annotations
@@ -296,17 +308,50 @@ class _Data:
         )
 
     @cached_property
-    def use_runs(self) -> bool:
-        """Whether the run method is expected to be faster than the step one."""
-        return _prefer_runs(self)
+    def blocks(self) -> _BlockLayout:
+        """Layout for the block method."""
+        steps = self.steps
+        return _block_layout(
+            steps, self.n_symbols, _block_size(int(steps.symbols.shape[0]))
+        )
+
+    @cached_property
+    def method(self) -> str:
+        """The E-step method expected to be fastest: runs, blocks or steps."""
+        return _choose_method(self)
 
 
-def _prefer_runs(data: _Data) -> bool:
-    # Rough costs in numpy calls: a time step of the step method takes ~6,
-    # a run step ~14 and a squaring level ~12, plus a fixed part.
-    runs = data.runs
+def _choose_method(data: _Data) -> str:
+    # Rough costs in numpy calls: a time step of the step method takes ~6;
+    # a run step ~14 and a squaring level ~12; a block ~10 (its link
+    # forward and back) and a minute of a block ~24 (forward and back, on
+    # all blocks at once, so on larger arrays); plus a fixed part.
+    most_runs, n_levels = _run_shape(data.unique)
     t_max = max(len(s) for s in data.unique)
-    return 14 * len(runs.active) + 12 * runs.n_levels + 40 < 6 * t_max
+    size = _block_size(t_max)
+    costs = {
+        "runs": 14 * most_runs + 12 * n_levels + 40,
+        "blocks": 10 * -(-t_max // size) + 24 * size + 30,
+        "steps": 6 * t_max,
+    }
+    return min(costs, key=lambda method: costs[method])
+
+
+def _run_shape(seqs: Sequence[IntArray]) -> tuple[int, int]:
+    """Most runs in one sequence and the run method's squaring levels.
+
+    The same numbers as the run layout's ``len(active)`` and ``n_levels``,
+    without building it (it is large where runs are short).
+    """
+    ends = np.cumsum([len(s) for s in seqs])
+    x = np.concatenate(seqs)
+    new_run = np.ones(x.size, dtype=bool)
+    new_run[1:] = x[1:] != x[:-1]
+    new_run[ends[:-1]] = True
+    starts = np.flatnonzero(new_run)
+    longest = int(np.diff(np.append(starts, x.size)).max())
+    runs_per_seq = np.bincount(np.searchsorted(ends, starts, side="right"))
+    return int(runs_per_seq.max()), (longest - 1).bit_length()
 
 
 @dataclass(slots=True)
@@ -411,6 +456,267 @@ def _estep_steps(
     for i in range(k):
         obs[i] = np.bincount(flat_x, weights=flat_g[:, i], minlength=n_sym)
     return float(np.dot(loglik, w)), start_counts, trans_counts, obs
+
+
+# ----------------------------------------------------------------------
+# Block method (R models side by side)
+# ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _BlockLayout:
+    """Unique sequences cut into blocks of ``size`` minutes (block method).
+
+    An *item* is one block of one sequence: minutes ``b*size`` to
+    ``b*size + size - 1`` of it. Items are ordered by block, then by
+    sequence (longest first), so block ``b``'s items are the ``active[b]``
+    items from ``offset[b]``. Minutes after a sequence's end carry the
+    padding symbol ``S`` (one past the last symbol). An item's *link* is
+    the product of the matrices ``M_s`` of the ``size`` minutes after its
+    first one, the identity for padding; links with the same symbols share
+    a product, built as a tree of pairs (level ``l`` holds the left and
+    right halves of each distinct product of ``2**(l+1)`` minutes).
+    """
+
+    size: int
+    active: list[int]  # per block b: its number of items
+    offset: list[int]  # per block b: its first item
+    link: IntArray  # (M,) product id of each item's link
+    tree: list[tuple[IntArray, IntArray]]
+    first: IntArray  # (N,) first symbol of each sequence
+    # Per minute i of a block, (S+1, M): one-hot symbols (row S: padding);
+    # the last entry is the minute after the block.
+    hot: list[FloatArray]
+    next_item: IntArray  # (M,) the sequence's next item, or M if none
+    weights: FloatArray  # (M,) weight of each item's sequence
+    seq_weights: FloatArray  # (N,)
+    real: BoolArray  # (size, M) a sequence's minutes, not padding
+
+
+def _block_size(t_max: int) -> int:
+    """Block length for sequences of up to ``t_max`` minutes (a power of 2).
+
+    A fit costs about ``t_max / size`` link steps plus ``size`` steps over
+    all blocks at once, each a handful of numpy calls.
+    """
+    return 1 << max(2, round(math.log2(max(t_max, 1) / 2) / 2))
+
+
+def _block_layout(lay: _StepLayout, n_sym: int, size: int) -> _BlockLayout:
+    """Cut the step layout's sequences into blocks of ``size`` minutes."""
+    t_max, n_seq = lay.symbols.shape
+    n_blocks = -(-t_max // size)
+    padded = np.full(((n_blocks + 1) * size + 1, n_seq), n_sym, dtype=np.int64)
+    padded[:t_max] = np.where(
+        np.arange(t_max)[:, None] < lay.lengths[None, :], lay.symbols, n_sym
+    )
+    active = [int(np.sum(lay.lengths > b * size)) for b in range(n_blocks)]
+    offset = [0, *(int(v) for v in np.cumsum(active)[:-1])]
+    block = np.concatenate([np.full(a, b) for b, a in enumerate(active)])
+    seq = np.concatenate([np.arange(a) for a in active])
+    n_items = block.size
+    minute = block[None, :] * size + np.arange(size)[:, None]  # (size, M)
+    symbols = padded[minute, seq[None, :]]
+    next_symbols = padded[minute + 1, seq[None, :]]
+    has_next = block + 1 < n_blocks
+    has_next[has_next] = seq[has_next] < np.array(active)[block[has_next] + 1]
+    next_item = np.full(n_items, n_items)
+    next_item[has_next] = np.array(offset)[block[has_next] + 1] + seq[has_next]
+    # Links as a tree of pairs of distinct products.
+    ids = next_symbols
+    tree: list[tuple[IntArray, IntArray]] = []
+    n_ids = n_sym + 1
+    while ids.shape[0] > 1:
+        code = ids[0::2] * n_ids + ids[1::2]
+        keys, inverse = np.unique(code, return_inverse=True)
+        tree.append((keys // n_ids, keys % n_ids))
+        ids = inverse.reshape(code.shape)
+        n_ids = keys.size
+    hot = []
+    for row in (*symbols, next_symbols[-1]):
+        one = np.zeros((n_sym + 1, n_items))
+        one[row, np.arange(n_items)] = 1.0
+        hot.append(one)
+    return _BlockLayout(
+        size=size,
+        active=active,
+        offset=offset,
+        link=ids[0],
+        tree=tree,
+        first=lay.symbols[0],
+        hot=hot,
+        next_item=next_item,
+        weights=lay.weights[seq],
+        seq_weights=lay.weights,
+        real=symbols < n_sym,
+    )
+
+
+def _link_products(
+    lay: _BlockLayout, trans: FloatArray, emit: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Products of the links for R models, scaled, and the log of the scale.
+
+    Returns (U, R, K, K) and (U, R), product first so that gathering the
+    products of some items is cheap. Each product is divided by the sum of
+    its entries so that it neither underflows nor loses digits.
+    """
+    n_models, k = trans.shape[:2]
+    n_sym = emit.shape[2]
+    prods: FloatArray = np.empty((n_sym + 1, n_models, k, k))
+    prods[:n_sym] = trans[None, :, :, :] * np.moveaxis(emit, 2, 0)[:, :, None, :]
+    prods[n_sym] = np.eye(k)
+    log_scale = np.zeros((n_sym + 1, n_models))
+    ones = np.ones(k * k)
+    for left, right in lay.tree:
+        prods = prods[left] @ prods[right]
+        total = prods.reshape(-1, n_models, k * k) @ ones
+        total = np.where(total > 0, total, 1.0)
+        prods /= total[..., None, None]
+        log_scale = log_scale[left] + log_scale[right] + np.log(total)
+    return prods, log_scale
+
+
+@dataclass(slots=True)
+class _BlockForward:
+    """Forward quantities of the block method."""
+
+    prods: FloatArray  # (U, R, K, K) scaled link products
+    heads: FloatArray  # (M, R, K) normalised forward vector at each item's start
+    loglik: FloatArray  # (R,) total, weighted
+    ok: bool
+
+
+def _forward_blocks(
+    lay: _BlockLayout, start: FloatArray, trans: FloatArray, emit: FloatArray
+) -> _BlockForward:
+    """Forward vectors at every item's first minute and the log-likelihood.
+
+    One link product per item carries every sequence from one block to the
+    next; the last item's link covers the rest of its sequence, so its sum
+    completes the likelihood.
+    """
+    n_models, k = start.shape
+    n_items = lay.link.size
+    prods, log_scale = _link_products(lay, trans, emit)
+    heads = np.empty((n_items, n_models, k))
+    sums = np.empty((n_items, n_models))
+    ones = np.ones(k)
+    a = start * np.moveaxis(emit, 2, 0)[lay.first]
+    first = a @ ones
+    heads[: lay.first.size] = a / first[..., None]
+    n_blocks = len(lay.active)
+    with np.errstate(all="ignore"):
+        for b in range(n_blocks):
+            lo, n = lay.offset[b], lay.active[b]
+            a = np.einsum(
+                "nri,nrij->nrj", heads[lo : lo + n], prods[lay.link[lo : lo + n]]
+            )
+            c = a @ ones
+            sums[lo : lo + n] = c
+            if b + 1 < n_blocks:
+                nxt, n1 = lay.offset[b + 1], lay.active[b + 1]
+                np.divide(a[:n1], c[:n1, :, None], out=heads[nxt : nxt + n1])
+        loglik = lay.seq_weights @ np.log(first) + lay.weights @ (
+            np.log(sums) + log_scale[lay.link]
+        )
+    ok = bool(
+        np.all(first > _TINY) and np.all(sums > _TINY) and np.all(np.isfinite(loglik))
+    )
+    return _BlockForward(prods=prods, heads=heads, loglik=loglik, ok=ok)
+
+
+def _estep_blocks(
+    lay: _BlockLayout, start: FloatArray, trans: FloatArray, emit: FloatArray
+) -> _Stats | None:
+    """Compute the expected counts by the block method; ``None`` if imprecise.
+
+    The forward and backward vectors at every item's first minute come from
+    the link products, one block after another; then the minutes inside the
+    blocks are stepped for all items at once, the backward steps gathering
+    the counts as they go. Vectors of all items are held states-major,
+    (R, K, M), so that each numpy call runs along the items.
+    """
+    fwd = _forward_blocks(lay, start, trans, emit)
+    if not fwd.ok:
+        return None
+    n_models, k = start.shape
+    n_sym = emit.shape[2]
+    size = lay.size
+    n_items = lay.link.size
+    n_seq = lay.seq_weights.size
+    ones = np.ones(k)
+    # Emission of each state per symbol, padding emitting 1: (R, K, S+1).
+    emit_pad = np.concatenate((emit, np.ones((n_models, k, 1))), axis=2)
+    trans_t = np.swapaxes(trans, 1, 2)
+    with np.errstate(all="ignore"):
+        # Backward vectors at every item's first minute, block after block
+        # from the end; row M stands for the end of a sequence.
+        tails = np.empty((n_items + 1, n_models, k))
+        tails[n_items] = 1.0
+        low = math.inf
+        for b in range(len(lay.active) - 1, -1, -1):
+            lo, n = lay.offset[b], lay.active[b]
+            v = np.einsum(
+                "nrij,nrj->nri",
+                fwd.prods[lay.link[lo : lo + n]],
+                tails[lay.next_item[lo : lo + n]],
+            )
+            s = v @ ones
+            low = min(low, float(s.min()))
+            np.divide(v, s[..., None], out=tails[lo : lo + n])
+        # Forward vectors of every minute.
+        alpha = np.empty((n_models, size, k, n_items))
+        alpha[:, 0] = fwd.heads.transpose(1, 2, 0)
+        norms = np.ones((n_models, size, n_items))
+        for i in range(1, size):
+            a = trans_t @ alpha[:, i - 1]
+            a *= emit_pad @ lay.hot[i]
+            c = ones @ a
+            norms[:, i] = c
+            np.divide(a, c[:, None], out=alpha[:, i])
+        # Backward steps gathering the counts. At minute i, with beta' the
+        # backward vector of the minute after, h = trans @ (e * beta') is
+        # the backward vector of minute i, alpha * h / (alpha . h) the
+        # posterior of the state and alpha_i trans_ij e_j beta'_j /
+        # (alpha . h) that of the transition.
+        w = lay.weights
+        beta = tails[lay.next_item].transpose(1, 2, 0)
+        trans_acc = np.zeros((n_models, k, k))
+        obs = np.zeros((n_models, k, n_sym))
+        start_counts = np.zeros((n_models, k))
+        dots = np.ones((n_models, size, n_items))
+        for i in range(size - 1, -1, -1):
+            g = emit_pad @ lay.hot[i + 1]
+            g *= beta
+            h = trans @ g
+            a = alpha[:, i]
+            u = a * h
+            d = ones @ u
+            dots[:, i] = d  # positive but where the vectors underflow
+            coef = w / d
+            u *= coef[:, None, :]
+            obs += u @ lay.hot[i][:n_sym].T
+            if i == 0:
+                start_counts = u[:, :, :n_seq].sum(axis=2)
+            # No transition from a sequence's last minute.
+            coef *= 1.0 - lay.hot[i + 1][n_sym]
+            trans_acc += (a * coef[:, None, :]) @ np.swapaxes(g, 1, 2)
+            if i > 0:
+                beta = np.divide(h, (ones @ h)[:, None, :], out=h)
+    if (
+        low <= _TINY
+        or np.any(norms <= _TINY)
+        or np.any(np.where(lay.real, dots, 1.0) <= _TINY)
+    ):
+        return None
+    stats = _Stats(
+        log_likelihood=fwd.loglik,
+        start=start_counts,
+        trans=trans * trans_acc,
+        obs=obs,
+    )
+    if not all(np.all(np.isfinite(v)) for v in (stats.start, stats.trans, stats.obs)):
+        return None
+    return stats
 
 
 # ----------------------------------------------------------------------
@@ -930,8 +1236,15 @@ def _checked_distribution(name: str, value: Any, shape: tuple[int, ...]) -> Floa
 # EM driver
 # ----------------------------------------------------------------------
 def _e_steps(models: Sequence[CategoricalHMM], data: _Data) -> list[_Stats]:
-    """Compute expected counts for models of one size, side by side if possible."""
-    if data.use_runs:
+    """Compute expected counts for models of one size.
+
+    The run method takes the models side by side, so that each of its many
+    small numpy calls serves them all. The block method's work is in large
+    arrays: side by side it saves no time (measured slower) and holds every
+    model's forward vectors at once, so it takes one model at a time. Where
+    either declines, the step method computes that E-step.
+    """
+    if data.method == "runs":
         stats = _estep_runs(
             data.runs,
             np.stack([m.startprob_ for m in models]),
@@ -950,6 +1263,16 @@ def _e_steps(models: Sequence[CategoricalHMM], data: _Data) -> list[_Stats]:
             ]
     out = []
     for m in models:
+        if data.method == "blocks":
+            blocks = _estep_blocks(
+                data.blocks,
+                m.startprob_[None],
+                m.transmat_[None],
+                m.emissionprob_[None],
+            )
+            if blocks is not None:
+                out.append(blocks)
+                continue
         ll, start, trans, obs = _estep_steps(
             data.steps, m.startprob_, m.transmat_, m.emissionprob_
         )
@@ -1005,15 +1328,15 @@ def _m_step(
 
 def _score(model: CategoricalHMM, data: _Data) -> float:
     """Total log-likelihood, by the faster method for the data."""
-    if data.use_runs:
-        fwd = _forward_runs(
-            data.runs,
-            model.startprob_[None],
-            model.transmat_[None],
-            model.emissionprob_[None],
-        )
+    params = (model.startprob_[None], model.transmat_[None], model.emissionprob_[None])
+    if data.method == "runs":
+        fwd = _forward_runs(data.runs, *params)
         if fwd.ok:
             return float(fwd.loglik[0] @ data.runs.weights)
+    elif data.method == "blocks":
+        blk = _forward_blocks(data.blocks, *params)
+        if blk.ok:
+            return float(blk.loglik[0])
     lay = data.steps
     _, _, loglik = _forward_steps(
         lay, model.startprob_, model.transmat_, model.emissionprob_
