@@ -254,7 +254,7 @@ async def run(
         # Split the figure: reading the recorder into the archives, training.
         learning_module = sys.modules["custom_components.lighting_replay.learning"]
         train_seconds: list[float] = []
-        real_train = learning_module.train_blocking
+        real_train = learning_module.train_sources
 
         def timed_train(*args: Any, **kwargs: Any) -> Any:
             began = time.perf_counter()
@@ -263,7 +263,7 @@ async def run(
             finally:
                 train_seconds.append(time.perf_counter() - began)
 
-        learning_module.train_blocking = timed_train
+        learning_module.train_sources = timed_train
         started = time.perf_counter()
         if not await hass.config_entries.async_setup(entry.entry_id):
             raise SystemExit("the integration did not set up")
@@ -273,7 +273,7 @@ async def run(
         learn_gc_count = len(gc_pauses)
         stop.set()
         await probe_task
-        learning_module.train_blocking = real_train
+        learning_module.train_sources = real_train
         gc.collect()
         rss_kept = rss_mb() - rss_before
 

@@ -159,29 +159,6 @@ def data_problems(
     return frozenset(problems)
 
 
-def train_blocking(
-    name: str,
-    sources: RoomSources,
-    location: Location,
-    options: TrainingOptions,
-    on_lux: float | None,
-) -> RoomModel:
-    """Train a room from its sources (blocking: run in an executor).
-
-    A lux threshold override picks the first level whose centre reaches it
-    as the "on" level of the lux sensor: the lux levels are fitted first
-    (their centres do not depend on the threshold), then the room is trained
-    once, with that level where it differs from the one found automatically.
-    """
-    if on_lux is not None and sources.lux is not None:
-        lux_only = RoomSources(lux=sources.lux, excluded=sources.excluded)
-        levels = prepare_sources(lux_only, location, options).levels
-        level = on_level_for_lux(levels.centres, on_lux)
-        if level != levels.on_level:
-            options = replace(options, on_level=level)
-    return train_sources(name, sources, location, options)
-
-
 def absent_blocking(
     rooms: list[RoomSources], location: Location, options: TrainingOptions
 ) -> Ranges:
@@ -589,9 +566,11 @@ class Learning:
         if (room := self.rooms.get(subentry_id)) is None:
             return  # removed meanwhile
         name = room.config.name
-        options = self.training_options
-        if room.config.on_level is not None:
-            options = replace(options, on_level=room.config.on_level)
+        options = replace(
+            self.training_options,
+            on_level=room.config.on_level,
+            on_lux=room.config.on_lux,
+        )
         imports = self._imports[subentry_id]
         try:
             model = await self._async_learn(subentry_id, options)
@@ -634,12 +613,11 @@ class Learning:
         try:
             async with self._train_lock:
                 return await self.hass.async_add_executor_job(
-                    train_blocking,
+                    train_sources,
                     room.config.name,
                     learned.with_excluded(excluded),
                     self.location,
                     options,
-                    room.config.on_lux,
                 )
         finally:
             del learned

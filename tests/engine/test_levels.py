@@ -162,5 +162,20 @@ def test_manual_threshold_wins() -> None:
     """``on_level`` given by hand is kept."""
     levels = fit_levels(_clusters(), on_level=3)
     assert levels.on_level == 3
+    assert fit_levels(_clusters(), on_level=3, on_lux=0.0).on_level == 3
+
+
+def test_lux_threshold_picks_the_first_level_reaching_it() -> None:
+    """``on_lux``: the first level whose centre reaches it; the centres stay."""
+    found = fit_levels(_clusters())
+    centres = found.centres
+    for level in range(1, centres.size):
+        just_below = float(np.nextafter(centres[level], -np.inf))
+        levels = fit_levels(_clusters(), on_lux=just_below)
+        np.testing.assert_array_equal(levels.centres, centres)
+        assert levels.on_level == level
+    # Beyond the brightest centre: the brightest level; below all: level 1.
+    assert fit_levels(_clusters(), on_lux=1e9).on_level == centres.size - 1
+    assert fit_levels(_clusters(), on_lux=0.0).on_level == 1
     with pytest.raises(ValueError, match="after_dark"):
         fit_levels(_clusters(), after_dark=np.ones(3, bool))

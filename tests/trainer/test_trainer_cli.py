@@ -14,6 +14,7 @@ import pytest
 from workbench_data import LOCATION_ARGS, SUNNYVALE, TRAINING_UNTIL
 
 from lighting_replay_engine.hmm import CategoricalHMM
+from lighting_replay_engine.levels import on_level_for_lux
 from lighting_replay_engine.model import HomeModel
 from lighting_replay_engine.simulate import DEFAULT_ROOMS
 from lighting_replay_engine.training import TrainingOptions, prepare_room
@@ -212,3 +213,39 @@ def test_models_roundtrip_through_json(simulated_model: Path) -> None:
     assert json.loads(model.dumps()) == json.loads(text)
     hmm = next(z for z in model.rooms["kitchen"].zones.values() if z).hmm
     np.testing.assert_allclose(hmm.transmat_.sum(axis=1), 1.0)
+
+
+def test_lux_threshold_per_room_as_in_home_assistant(
+    simulated_model: Path,
+    simulated_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--on-lux picks the level a room's lux threshold picks in the integration."""
+    before = HomeModel.load(simulated_model)
+    centres = before.rooms["kitchen"].levels.centres
+    automatic = before.rooms["kitchen"].levels.on_level
+    wanted = 1 if automatic != 1 else 2
+    on_lux = float(np.nextafter(centres[wanted], -np.inf))
+    assert on_level_for_lux(centres, on_lux) == wanted
+    path = tmp_path / "thresholds.json"
+    argv = ["train", "--csv", str(simulated_csv), *LOCATION_ARGS, "--until",
+            TRAINING_UNTIL, "--states", "3", "--on-lux", f"kitchen={on_lux!r}",
+            "-o", str(path)]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    after = HomeModel.load(path)
+    np.testing.assert_array_equal(after.rooms["kitchen"].levels.centres, centres)
+    assert after.rooms["kitchen"].levels.on_level == wanted
+    assert after.rooms["kitchen"].settings["on_lux"] == on_lux
+    # The other rooms keep the threshold found after dark.
+    for name, room in after.rooms.items():
+        if name != "kitchen":
+            assert room.levels.on_level == before.rooms[name].levels.on_level
+
+    for value, message in (("kitchen=dark", "expected [ROOM=]LUX"),
+                           ("-3", "at least 0"), ("attic=20", "unknown rooms")):  # fmt: skip
+        argv = ["train", "--csv", str(simulated_csv), *LOCATION_ARGS,
+                "--on-lux", value, "-o", str(tmp_path / "bad.json")]  # fmt: skip
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err

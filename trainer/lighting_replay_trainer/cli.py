@@ -65,23 +65,56 @@ def _pairs(values: Sequence[str] | None, option: str) -> dict[str, str]:
     return result
 
 
+def _per_room[T](
+    values: Sequence[str] | None,
+    option: str,
+    what: str,
+    parse: Callable[[str], T],
+) -> tuple[T | None, dict[str, T]]:
+    """Parse `OPTION [ROOM=]VALUE` (repeatable): a default and per-room values.
+
+    `parse` turns the text into the value or raises `ValueError` (its
+    message, if any, says what is wrong).
+    """
+    default: T | None = None
+    per_room: dict[str, T] = {}
+    for value in values or ():
+        room, sep, text = value.rpartition("=")
+        try:
+            parsed = parse(text.strip())
+        except ValueError as err:
+            reason = str(err) or f"expected [ROOM=]{what}"
+            raise CliError(f"{option} {value!r}: {reason}") from None
+        if sep:
+            per_room[room.strip()] = parsed
+        else:
+            default = parsed
+    return default, per_room
+
+
+def _level(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise ValueError from None  # (no message: "expected ...")
+    if number < 1:
+        raise ValueError("the level must be at least 1")
+    return number
+
+
+def _lux(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError from None  # (no message: "expected ...")
+    if not math.isfinite(number) or number < 0:
+        raise ValueError("the lux threshold must be a number of at least 0")
+    return number
+
+
 def _on_levels(values: Sequence[str] | None) -> tuple[int | None, dict[str, int]]:
     """Parse `--on-level [ROOM=]LEVEL`: a default and per-room overrides."""
-    default: int | None = None
-    per_room: dict[str, int] = {}
-    for value in values or ():
-        room, sep, level = value.rpartition("=")
-        try:
-            number = int(level)
-        except ValueError:
-            raise CliError(f"--on-level {value!r}: expected [ROOM=]LEVEL") from None
-        if number < 1:
-            raise CliError(f"--on-level {value!r}: the level must be at least 1")
-        if sep:
-            per_room[room.strip()] = number
-        else:
-            default = number
-    return default, per_room
+    return _per_room(values, "--on-level", "LEVEL", _level)
 
 
 # ----------------------------------------------------------------------
@@ -197,17 +230,24 @@ def _days(start: date, count: int) -> list[date]:
 # ----------------------------------------------------------------------
 def _training_options(
     args: argparse.Namespace,
-) -> tuple[TrainingOptions, dict[str, int]]:
+) -> tuple[TrainingOptions, dict[str, dict[str, Any]]]:
+    """Return the training options and each room's own thresholds."""
     default_on, per_room_on = _on_levels(args.on_level)
     for level in [default_on, *per_room_on.values()]:
         if level is not None and level >= args.levels:
             raise CliError(f"--on-level {level}: must be below --levels {args.levels}")
+    default_lux, per_room_lux = _per_room(args.on_lux, "--on-lux", "LUX", _lux)
+    per_room: dict[str, dict[str, Any]] = {}
+    for key, values in (("on_level", per_room_on), ("on_lux", per_room_lux)):
+        for room, value in values.items():
+            per_room.setdefault(room, {})[key] = value
     options = TrainingOptions(
         window=args.window,
         n_levels=args.levels,
         n_states=args.states,
         max_gap_minutes=args.max_gap,
         on_level=default_on,
+        on_lux=default_lux,
         n_restarts=args.restarts,
         seed=args.seed,
         min_days=args.min_days,
@@ -215,7 +255,7 @@ def _training_options(
         daylight=args.daylight,
         levels_from=args.levels_from,
     )
-    return options, per_room_on
+    return options, per_room
 
 
 def _limit_days(
@@ -285,7 +325,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError("--entity only goes with --recorder-db")
     location = _location(args)
     output = _check_output_file(args.output)
-    options, per_room_on = _training_options(args)
+    options, per_room = _training_options(args)
     if args.csv:
         readings = _read_csv_source(args, lights=True)
     else:
@@ -297,17 +337,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     names = readings.room_names
     if not names:
         raise CliError("no readings in the chosen days")
-    unknown = sorted(set(per_room_on) - set(names))
+    unknown = sorted(set(per_room) - set(names))
     if unknown:
         raise CliError(
-            f"--on-level for unknown rooms: {', '.join(unknown)}"
+            f"--on-level or --on-lux for unknown rooms: {', '.join(unknown)}"
             f" (rooms: {', '.join(names)})"
         )
     rooms: dict[str, Any] = {}
     for room in progress(names, "training", "room"):
-        room_options = options
-        if room in per_room_on:
-            room_options = replace(options, on_level=per_room_on[room])
+        room_options = replace(options, **per_room.get(room, {}))
         try:
             sources = _room_sources(room, readings, room_options)
             rooms[room] = train_sources_with(

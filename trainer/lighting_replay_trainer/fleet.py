@@ -293,8 +293,8 @@ class HomeTraining:
     """
 
     options: TrainingOptions = field(default_factory=TrainingOptions)
-    on_level: Mapping[str, int] = field(default_factory=dict)
-    """Per room name (in every home), the level the lamp counts as on from."""
+    room_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per room name (in every home), its own thresholds (`on_level`, `on_lux`)."""
     backend: str = "engine"
     since: date | None = None
     until: date | None = None
@@ -342,9 +342,7 @@ class HomeTraining:
         trained: dict[str, RoomModel] = {}
         problems: list[str] = []
         for room, room_readings in chosen.rooms.items():
-            options = self.options
-            if room in self.on_level:
-                options = replace(options, on_level=self.on_level[room])
+            options = replace(self.options, **self.room_options.get(room, {}))
             try:
                 trained[room] = train(
                     room,

@@ -203,9 +203,9 @@ def cmd_fleet_simulate(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------
 def cmd_fleet_train(args: argparse.Namespace) -> int:
     """Train every home of a fleet; write a model file per home and a report."""
-    options, per_room_on = _training_options(args)
+    options, per_room = _training_options(args)
     training = HomeTraining(
-        options, per_room_on, args.backend, since=args.since, until=args.until
+        options, per_room, args.backend, since=args.since, until=args.until
     )
     readings_path = _readings_path(args)
     homes_path = _homes_path(args)

@@ -483,6 +483,14 @@ def _add_training(p: argparse.ArgumentParser) -> None:
         " per room with ROOM=LEVEL",
     )
     group.add_argument(
+        "--on-lux",
+        action="append",
+        metavar="[ROOM=]LUX",
+        help="the lamp counts as on from the first level whose centre reaches"
+        " this many lux, as a room's lux threshold in Home Assistant; per room"
+        " with ROOM=LUX (--on-level wins)",
+    )
+    group.add_argument(
         "--restarts",
         type=_positive,
         default=defaults.n_restarts,

@@ -241,6 +241,7 @@ def fit_levels(
     after_dark: npt.ArrayLike | None = None,
     k: int = DEFAULT_LEVELS,
     on_level: int | None = None,
+    on_lux: float | None = None,
     seed: int = 0,
     levels_from: str = "after_dark",
 ) -> Levels:
@@ -252,7 +253,9 @@ def fit_levels(
     there are at least ``MIN_AFTER_DARK_FOR_CENTRES`` of them, otherwise
     (or with ``levels_from="all"``) from all of them. ``on_level`` given by
     hand wins; otherwise the threshold is found from the readings after dark
-    with ``threshold_after_dark``. Without enough readings after dark (fewer
+    with ``threshold_after_dark``; ``on_lux`` instead picks the first level
+    whose centre reaches it (``on_level_for_lux``), as a room's lux threshold
+    does. Without enough readings after dark (fewer
     than ``MIN_AFTER_DARK_SAMPLES``), all readings are used instead, which
     is what the data allows.
     """
@@ -278,5 +281,7 @@ def fit_levels(
         raise ValueError("the readings have a single light level: nothing to learn")
     if on_level is not None:
         return Levels(centres, on_level)
+    if on_lux is not None:
+        return Levels(centres, on_level_for_lux(centres, on_lux))
     chosen = dark if dark is not None and n_dark >= MIN_AFTER_DARK_SAMPLES else values
     return Levels(centres, threshold_after_dark(centres, chosen))

@@ -92,6 +92,9 @@ class TrainingOptions:
     sequence kept. ``daylight`` (see the module's docstring) and
     ``levels_from`` (see ``levels``) are measured improvements on the
     original; ``daylight="keep"`` and ``levels_from="all"`` give its rules.
+    ``on_level`` sets the lux level the lamp counts as on from; ``on_lux``
+    the same as a lux threshold (the first level whose centre reaches it);
+    without either it is found after dark.
     """
 
     window: int = DEFAULT_WINDOW
@@ -99,6 +102,7 @@ class TrainingOptions:
     n_states: int | tuple[int, ...] = 5
     max_gap_minutes: int = 10
     on_level: int | None = None
+    on_lux: float | None = None
     n_restarts: int = 3
     seed: int = 0
     min_days: float = 3.0
@@ -274,6 +278,7 @@ def prepare_sources(
                 after_dark=elevation < DARK_ELEVATION_DEG,
                 k=opts.n_levels,
                 on_level=opts.on_level,
+                on_lux=opts.on_lux,
                 seed=opts.seed,
                 levels_from=opts.levels_from,
             )
