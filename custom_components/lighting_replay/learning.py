@@ -65,7 +65,7 @@ from .const import (
     ModelStatus,
 )
 from .data import HomeSettings, LightingReplayConfigEntry, RoomConfig, RoomState
-from .engine.absence import absent_days
+from .engine.absence import absent_days, away_ranges
 from .engine.levels import Levels, on_level_for_lux
 from .engine.model import HomeModel, ModelError, RoomModel
 from .engine.quality import lux_quality
@@ -173,17 +173,6 @@ def absent_blocking(
         state[state < 0] = np.nan
         on_off.append(MinuteSeries(prepared.series.start_minute, state))
     return absent_days(on_off, location)
-
-
-def away_ranges(presence: MinuteSeries | None) -> Ranges:
-    """Return the epoch-minute ranges the presence archive says nobody was home."""
-    if presence is None or len(presence) == 0:
-        return ()
-    away = np.concatenate(([False], presence.lux == 0.0, [False])).astype(np.int8)
-    edges = np.diff(away)
-    starts = np.flatnonzero(edges == 1) + presence.start_minute
-    ends = np.flatnonzero(edges == -1) + presence.start_minute
-    return tuple((int(a), int(b)) for a, b in zip(starts, ends, strict=True))
 
 
 def with_room_threshold(

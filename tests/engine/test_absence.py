@@ -7,11 +7,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
-from lighting_replay_engine.absence import (
-    MIN_WATCHED_MINUTES,
-    absent_days,
-    away_periods,
-)
+from lighting_replay_engine.absence import MIN_WATCHED_MINUTES, absent_days, away_ranges
 from lighting_replay_engine.series import MinuteSeries
 from lighting_replay_engine.simulate import SimulatedRoom, simulate_rooms
 from lighting_replay_engine.sources import RoomSources
@@ -91,15 +87,15 @@ def test_light_in_any_room_is_someone_home() -> None:
     assert absent_days([MinuteSeries(0, np.zeros(0))], BERLIN) == ()
 
 
-def test_away_periods_from_presence_states() -> None:
-    """Away from a "not home" state to the next state; unknown is not away."""
-    assert away_periods([0, 600, 1200, 1800], [True, False, None, False], 2400) == (
-        (10, 20),
-        (30, 40),
-    )
-    # Two "away" states in a row make one range; a range rounds outwards.
-    assert away_periods([30, 90, 200], [False, False, True], 300) == ((0, 4),)
-    assert away_periods([], [], 100) == ()
+def test_away_ranges_from_a_presence_series() -> None:
+    """Minutes at 0 are away; 1 and unknown (NaN) are not; ranges end after."""
+    nan = np.nan
+    presence = MinuteSeries(100, np.array([1, 0, 0, nan, 0, 1, 1, 0], dtype=np.float64))
+    assert away_ranges(presence) == ((101, 103), (104, 105), (107, 108))
+    assert away_ranges(MinuteSeries(5, np.zeros(3))) == ((5, 8),)
+    assert away_ranges(MinuteSeries(5, np.ones(3))) == ()
+    assert away_ranges(MinuteSeries(0, np.zeros(0))) == ()
+    assert away_ranges(None) == ()
 
 
 # -- on the simulator ----------------------------------------------------------

@@ -87,27 +87,17 @@ def absent_days(
     )
 
 
-def away_periods(
-    times_s: Iterable[float], home: Iterable[bool | None], end_s: float
-) -> tuple[tuple[int, int], ...]:
-    """Turn a presence entity's states into epoch-minute ranges of nobody home.
+def away_ranges(presence: MinuteSeries | None) -> tuple[tuple[int, int], ...]:
+    """Return the epoch-minute ranges a presence series says nobody was home.
 
-    ``times_s`` are the moments the state changed, ``home`` whether someone
-    was home from then on (None: unknown, never counted as away); the last
-    state holds until ``end_s``.
+    ``presence`` holds 1 for minutes someone was home, 0 for minutes nobody
+    was, NaN where it is unknown (never counted as away). Each range is
+    ``(first minute away, first minute after)``.
     """
-    moments = list(times_s)
-    flags = list(home)
-    ranges: list[tuple[int, int]] = []
-    for i, flag in enumerate(flags):
-        if flag is not False:
-            continue
-        until = moments[i + 1] if i + 1 < len(moments) else end_s
-        start, stop = int(moments[i] // 60), int(-(-until // 60))
-        if stop <= start:
-            continue
-        if ranges and ranges[-1][1] >= start:
-            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], stop))
-        else:
-            ranges.append((start, stop))
-    return tuple(ranges)
+    if presence is None or len(presence) == 0:
+        return ()
+    away = np.concatenate(([False], presence.lux == 0.0, [False])).astype(np.int8)
+    edges = np.diff(away)
+    starts = np.flatnonzero(edges == 1) + presence.start_minute
+    ends = np.flatnonzero(edges == -1) + presence.start_minute
+    return tuple((int(a), int(b)) for a, b in zip(starts, ends, strict=True))
