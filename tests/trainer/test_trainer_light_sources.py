@@ -13,11 +13,13 @@ import pytest
 from workbench_data import LOCATION_ARGS, SUNNYVALE
 
 from lighting_replay_engine.model import HomeModel, RoomModel
+from lighting_replay_engine.realism import real_days
 from lighting_replay_engine.series import MinuteSeries, held_minute_series
 from lighting_replay_engine.simulate import simulate_rooms
 from lighting_replay_engine.sources import RoomSources
 from lighting_replay_engine.training import TrainingOptions, lux_sources, train_sources
 from lighting_replay_trainer.cli import main
+from lighting_replay_trainer.evaluation import sources_real_days
 from lighting_replay_trainer.sources import read_csv
 
 HEADER = "timestamp,datetime,sensor_id,value,brightness\n"
@@ -265,3 +267,52 @@ def test_the_command_trains_rooms_from_lights_as_train_sources(
     # It ends with the input's last reading, within the last minute.
     assert truth.size - 1 <= len(plug_series) <= truth.size
     np.testing.assert_array_equal(plug_series.lux > 0, truth[: len(plug_series)])
+
+
+def test_evaluate_compares_a_rooms_lights_with_their_real_days(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model of lights is judged against the lights' own on/off days."""
+    simulated = simulate_rooms(SUNNYVALE, date(2024, 2, 1), 21, seed=4)
+    kitchen = simulated["kitchen"]
+    truth = kitchen.lights["ceiling"]
+    rows = light_rows("kitchen_plug", kitchen.start_minute, truth, dimmable=False)
+    path = write(tmp_path / "lights.csv", HEADER + "".join(rows))
+
+    # The real days are the light's own on/off, minute by minute.
+    end_s = (kitchen.start_minute + truth.size) * 60.0
+    held = held_minute_series(
+        [float(row.split(",")[0]) for row in rows],
+        [0.0 if row.split(",")[3] == "off" else 1.0 for row in rows],
+        end_s,
+    )
+    real = sources_real_days(
+        RoomSources(lights={"kitchen_plug": held}), SUNNYVALE, TrainingOptions()
+    )
+    expected = real_days(
+        MinuteSeries(kitchen.start_minute, (truth > 0).astype(np.float64)), SUNNYVALE
+    )
+    whole = [day for day in expected if np.isfinite(expected[day]).all()]
+    assert len(whole) >= 19
+    for day in whole:
+        np.testing.assert_array_equal(real[day], expected[day], err_msg=str(day))
+
+    model_path = tmp_path / "model.json"
+    argv = ["train", "--csv", str(path), "--room", "kitchen_plug=kitchen",
+            *LOCATION_ARGS, "--until", "2024-02-14", "--states", "3",
+            "-o", str(model_path)]  # fmt: skip
+    assert main(argv) == 0
+    argv = ["evaluate", "--model", str(model_path), "--csv", str(path),
+            "--room", "kitchen_plug=kitchen", "--start", "2024-02-15",
+            "--days", "6", "--samples", "3", "--json"]  # fmt: skip
+    capsys.readouterr()
+    assert main(argv) == 0
+    results = json.loads(capsys.readouterr().out)
+    (room,) = results["rooms"]
+    assert room["room"] == "kitchen"
+    assert len(room["days"]) == 6
+    for method in ("model", "same_weekday_last_week", "fixed_timer"):
+        assert room["methods"][method] is not None, method
+        assert 0.0 <= room["methods"][method]["score"] <= 1.0
+    # The model of the lights is nearer their real days than a timer is.
+    assert room["methods"]["model"]["score"] < room["methods"]["fixed_timer"]["score"]

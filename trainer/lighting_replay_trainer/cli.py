@@ -423,17 +423,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import METHODS, evaluate_home, format_table  # noqa: PLC0415
 
     model = _load_model(args.model)
-    readings = _read_csv_source(args)
-    rooms = [room for room in _chosen_rooms(model, args.only) if room in readings.rooms]
+    readings = _read_csv_source(args, lights=True)
+    present = readings.room_names
+    rooms = [room for room in _chosen_rooms(model, args.only) if room in present]
     if not rooms:
         raise CliError(
             f"no room of the model ({', '.join(model.rooms)}) in the CSV input"
-            f" ({', '.join(readings.rooms)}); rename with --room ID=ROOM"
+            f" ({', '.join(present)}); rename with --room ID=ROOM"
         )
     results = evaluate_home(
         model,
-        {room: readings.rooms[room] for room in rooms},
+        {room: readings.rooms[room] for room in rooms if room in readings.rooms},
         _days(args.start, args.days),
+        lights={
+            room: readings.lights[room] for room in rooms if room in readings.lights
+        },
         samples=args.samples,
         seed=args.seed,
         window=args.window,

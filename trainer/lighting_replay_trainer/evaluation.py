@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any, Final
 
@@ -21,12 +22,18 @@ from lighting_replay_engine.realism import (
     real_days,
 )
 from lighting_replay_engine.schedule import ScheduleOptions
-from lighting_replay_engine.series import smooth, to_minute_series
+from lighting_replay_engine.series import MinuteSeries, smooth, to_minute_series
+from lighting_replay_engine.sources import RoomSources
+from lighting_replay_engine.training import (
+    TrainingOptions,
+    lux_sources,
+    prepare_sources,
+)
 from lighting_replay_engine.zones import Location
 
 from .progress import progress
 from .schedules import sample_rng
-from .sources import RoomReadings
+from .sources import LightStates, RoomReadings
 
 METHODS: Final = ("model", "same_weekday_last_week", "fixed_timer")
 """The compared methods: the trained model and the two baselines."""
@@ -57,10 +64,24 @@ def room_real_days(
     return real_days(on_off_series(levels_of.levels, series, location), location)
 
 
+def sources_real_days(
+    sources: RoomSources, location: Location, options: TrainingOptions
+) -> dict[date, npt.NDArray[np.float64]]:
+    """Return the real on/off days of a room that learns from its lights.
+
+    The on/off of every minute is what training sees (``prepare_sources``):
+    on while any light is on, with a lux sensor the sources combined.
+    """
+    prepared = prepare_sources(sources, location, replace(options, min_days=0.0))
+    state = prepared.on_off.astype(np.float64)
+    state[state < 0] = np.nan
+    return real_days(MinuteSeries(prepared.series.start_minute, state), location)
+
+
 def evaluate_room(
     model: HomeModel,
     room: str,
-    readings: RoomReadings,
+    readings: RoomReadings | None,
     days: Sequence[date],
     *,
     samples: int,
@@ -68,21 +89,40 @@ def evaluate_room(
     window: int,
     max_gap_minutes: int,
     options: ScheduleOptions | None = None,
+    lights: Mapping[str, LightStates] | None = None,
 ) -> dict[str, Any]:
     """Compare the model and the baselines with the real days of a room.
 
-    The model's distances are the mean over `samples` independent draws.
-    A method without any day to compare (no recorded week before) is None.
+    A model learned from lights is compared with the lights' real on/off
+    (with the lux readings too where it learned from both); a model of lux
+    with the lux readings by its levels. The model's distances are the mean
+    over `samples` independent draws. A method without any day to compare
+    (no recorded week before) is None.
     """
     room_model = model.rooms[room]
     location = model.location
-    real = room_real_days(
-        room_model,
-        readings,
-        location,
-        window=window,
-        max_gap_minutes=max_gap_minutes,
-    )
+    if lights and room_model.settings.get("sources", "lux") != "lux":
+        training = TrainingOptions(window=window, max_gap_minutes=max_gap_minutes)
+        lux = (
+            None
+            if readings is None
+            else lux_sources(readings.timestamps_s, readings.lux, training).lux
+        )
+        real = sources_real_days(
+            RoomSources(lux, {key: states.series() for key, states in lights.items()}),
+            location,
+            training,
+        )
+    elif readings is not None:
+        real = room_real_days(
+            room_model,
+            readings,
+            location,
+            window=window,
+            max_gap_minutes=max_gap_minutes,
+        )
+    else:
+        real = {}
     target = {day: real[day] for day in days if day in real}
     result: dict[str, Any] = {
         "room": room,
@@ -130,22 +170,25 @@ def evaluate_home(
     window: int = 5,
     max_gap_minutes: int = 10,
     options: ScheduleOptions | None = None,
+    lights: Mapping[str, Mapping[str, LightStates]] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate every room; add the mean over rooms of each method."""
-
+    """Evaluate every room (lux `readings`, `lights` by room); add the means."""
+    lights = lights or {}
+    names = [*readings, *(room for room in lights if room not in readings)]
     rooms = [
         evaluate_room(
             model,
             room,
-            readings[room],
+            readings.get(room),
             days,
             samples=samples,
             seed=seed,
             window=window,
             max_gap_minutes=max_gap_minutes,
             options=options,
+            lights=lights.get(room),
         )
-        for room in progress(list(readings), "evaluating")
+        for room in progress(names, "evaluating")
     ]
     mean: dict[str, dict[str, float] | None] = {}
     for method in METHODS:
