@@ -19,6 +19,7 @@ from lighting_replay_engine.realism import (
     measure,
     on_off_series,
     real_days,
+    sensor_view,
 )
 from lighting_replay_engine.schedule import ScheduleOptions
 from lighting_replay_engine.series import smooth, to_minute_series
@@ -91,17 +92,21 @@ def evaluate_room(
     if not target:
         result["methods"] = dict.fromkeys(METHODS)
         return result
-    # The real days are measured once, not again for every draw.
+    # The real days are measured once, not again for every draw. They are
+    # what the sensor saw; the generated and the timer's days are seen so too.
     measured = measure(target)
     draws = [
         compare(
             measured,
-            generate_days(
-                room_model,
-                list(target),
+            sensor_view(
+                generate_days(
+                    room_model,
+                    list(target),
+                    location,
+                    rng=sample_rng(seed, sample, room),
+                    options=options,
+                ),
                 location,
-                rng=sample_rng(seed, sample, room),
-                options=options,
             ),
         )
         for sample in range(1, samples + 1)
@@ -114,7 +119,7 @@ def evaluate_room(
         compare({d: target[d] for d in last_week}, last_week) if last_week else None
     )
     methods["fixed_timer"] = compare(
-        measured, baseline_fixed_timer(list(target), location)
+        measured, sensor_view(baseline_fixed_timer(list(target), location), location)
     )
     result["methods"] = methods
     return result
