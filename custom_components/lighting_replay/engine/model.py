@@ -159,7 +159,11 @@ class RoomModel:
     ``zones`` has an entry for every zone; ``None`` where there was no data
     (a schedule keeps the light off there). ``data_start``/``data_end``
     (aware, UTC) span the readings, ``n_samples`` counts the usable minutes,
-    ``days_of_data`` is that in days.
+    ``days_of_data`` is that in days. ``evenings`` are the first and last
+    lit wall-clock minute of each well-seen training evening (``(0, last)``:
+    lit from the start; ``(-1, -1)``: no light), ``evening_spreads`` how far
+    a drawn first and last minute move (``bedtime.py``); empty for a room
+    learned from its lights or saved before version 3.
     """
 
     room: str
