@@ -243,24 +243,32 @@ def sample_span(
         transmat = np.asarray(stretch.hmm.transmat_, dtype=np.float64)
         weight = allowed[j].copy()
         weight[-1] *= ends[j]
-        odds = _start(stretch, symbol) * beta[0]
-        symbols = np.empty(size, dtype=np.int64)
+        first = _start(stretch, symbol) * beta[0]
+        # Each minute's next state given this one, for all of them at once:
+        # the transition row weighted by the constraints ahead.
+        ahead = transmat[None, :, :] * beta[1:, None, :]
+        cumulative = np.cumsum(ahead, axis=2)
         uniform = rng.random((size, 2))
-        for t in range(size):
-            total = float(odds.sum())
-            if not total > 0.0:
-                return None
-            state = min(
-                int(np.searchsorted(np.cumsum(odds), uniform[t, 0] * total, "right")),
-                odds.size - 1,
-            )
-            shown = emission[state] * weight[t]
-            shown_total = float(shown.sum())
-            if not shown_total > 0.0:
-                return None
-            symbols[t] = int(uniform[t, 1] * shown_total >= shown[0])
-            if t + 1 < size:
-                odds = transmat[state] * beta[t + 1]
+        states = np.empty(size, dtype=np.int64)
+        total = float(first.sum())
+        if not total > 0.0:
+            return None
+        state = min(
+            int(np.searchsorted(np.cumsum(first), uniform[0, 0] * total, "right")),
+            first.size - 1,
+        )
+        states[0] = state
+        for t in range(size - 1):
+            row = cumulative[t, state]
+            state = min(int((row < uniform[t + 1, 0] * row[-1]).sum()), row.size - 1)
+            states[t + 1] = state
+        if not (cumulative[np.arange(size - 1), states[:-1], -1] > 0.0).all():
+            return None
+        shown = emission[states] * weight
+        shown_total = shown.sum(axis=1)
+        if not (shown_total > 0.0).all():
+            return None
+        symbols = (uniform[:, 1] * shown_total >= shown[:, 0]).astype(np.int64)
         out.append(symbols)
         symbol = int(symbols[-1])
     return out
