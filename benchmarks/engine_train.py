@@ -69,6 +69,7 @@ from lighting_replay_engine.realism import (
     generate_days,
     on_off_series,
     real_days,
+    sensor_view,
 )
 from lighting_replay_engine.schedule import sample_day
 from lighting_replay_engine.series import MinuteSeries, smooth, to_minute_series
@@ -82,14 +83,11 @@ from lighting_replay_engine.training import (
     train_sources,
 )
 from lighting_replay_engine.zones import (
-    DARK_ELEVATION_DEG,
     Location,
     Zone,
     day_zones,
     epoch_minute,
-    local_clock,
     local_midnight,
-    solar_elevation,
     zones_of_minutes,
 )
 
@@ -179,21 +177,6 @@ def _print_boundaries(title: str, counts: npt.NDArray[np.int64]) -> None:
     )
 
 
-def _daylight_off(days: Days, location: Location) -> Days:
-    """Return the days as the sensor sees them: sun above dusk counts as off."""
-    out = {}
-    for day, row in days.items():
-        minutes = np.arange(
-            local_midnight(day, location),
-            local_midnight(day + timedelta(days=1), location),
-        )
-        wall = np.clip(local_clock(minutes, location)[2], 0, 1439)
-        seen = np.asarray(row, dtype=np.float64).copy()
-        seen[wall[solar_elevation(minutes, location) >= DARK_ELEVATION_DEG]] = 0.0
-        out[day] = seen
-    return out
-
-
 def _score(
     real: Days,
     model: RoomModel,
@@ -208,7 +191,7 @@ def _score(
         rng = np.random.default_rng(draw)
         generated = generate_days(model, sorted(real), location, rng=rng)
         if sensor_view:
-            generated = _daylight_off(generated, location)
+            generated = sensor_view(generated, location)
         results.append(compare(real, generated))
     return _mean(results)
 
@@ -295,7 +278,7 @@ def held_out_real(options: TrainingOptions) -> dict[str, dict[str, float]] | Non
                 _score(real, model, SUNNYVALE, 20, sensor_view=True)
             )
             scores["timer_sensor_view"].append(
-                compare(real, _daylight_off(timer, SUNNYVALE))
+                compare(real, sensor_view(timer, SUNNYVALE))
             )
     return {name: _mean(values) for name, values in scores.items()}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from lighting_replay_engine.model import (
     HomeModel,
     ModelError,
 )
+from lighting_replay_engine.schedule import sample_day
 from lighting_replay_engine.zones import Zone
 
 
@@ -36,6 +38,8 @@ def test_round_trip_keeps_everything(home_model: HomeModel, tmp_path: Path) -> N
         assert other.n_samples == room.n_samples
         assert other.days_of_data == room.days_of_data
         assert other.settings == room.settings
+        assert other.evenings == room.evenings
+        assert other.evening_spreads == room.evening_spreads
         for zone in Zone:
             a, b = room.zones[zone], other.zones[zone]
             assert (a is None) == (b is None)
@@ -94,6 +98,12 @@ def _first_zone(data: dict[str, Any]) -> dict[str, Any]:
         (lambda d: _first_zone(d)["hmm"].pop("emissionprob"), "emissionprob"),
         (lambda d: _first_zone(d).update(on_level_counts=[-1, 2]), "negative"),
         (lambda d: _first_zone(d).update(log_likelihood="x"), "number"),
+        (lambda d: _room(d).update(evenings=[[1300]]), "two whole minutes"),
+        (lambda d: _room(d).update(evenings=[[1300, 1200]]), "not after"),
+        (lambda d: _room(d).update(evenings=[[-1, 1300]]), "not after"),
+        (lambda d: _room(d).update(evenings=[[0, 1440]]), "minutes of the day"),
+        (lambda d: _room(d).update(evening_spreads=[5]), "evening_spreads"),
+        (lambda d: _room(d).update(evening_spreads=[5, -1]), "evening_spreads"),
     ],
 )
 def test_corrupted_file_gives_model_error(
@@ -124,3 +134,45 @@ def test_truncated_file_gives_model_error(
         HomeModel.load(path)
     with pytest.raises(ModelError, match="cannot read"):
         HomeModel.load(tmp_path / "missing.json")
+
+
+VERSION_2_FILE = Path(__file__).parent / "data" / "model_version_2.json"
+
+
+def test_saved_version_2_file_loads_and_replays(tmp_path: Path) -> None:
+    """A model saved by version 2 (no evenings) loads, replays, and saves anew.
+
+    The file was written by version 2 of this code from a simulated living
+    room (two weeks of November in Berlin).
+    """
+    assert json.loads(VERSION_2_FILE.read_text())["version"] == 2
+    home = HomeModel.load(VERSION_2_FILE)
+    room = home.rooms["living_room"]
+    assert room.evenings == ()
+    assert room.evening_spreads == (0.0, 0.0)
+    days = [date(2024, 12, 2) + timedelta(days=i) for i in range(7)]
+    rng = np.random.default_rng(3)
+    schedules = [sample_day(room, day, home.location, rng=rng) for day in days]
+    assert sum(bool(s.intervals) for s in schedules) >= 5
+    assert len({s.intervals for s in schedules}) == len(days)  # different every day
+    # Saved again it is a current file, with the same habits.
+    path = tmp_path / "home.json"
+    home.save(path)
+    again = HomeModel.load(path)
+    assert json.loads(path.read_text())["version"] == MODEL_VERSION
+    day = days[0]
+    a = sample_day(room, day, home.location, rng=np.random.default_rng(9))
+    b = sample_day(
+        again.rooms["living_room"], day, home.location, rng=np.random.default_rng(9)
+    )
+    assert a == b
+
+
+def test_trained_room_keeps_its_evenings(home_model: HomeModel) -> None:
+    """Version 3: a lux room keeps the lit span of its well-seen evenings."""
+    for room in home_model.rooms.values():
+        assert len(room.evenings) >= 25  # 35 days, most evenings well seen
+        for first, last in room.evenings:
+            assert first <= last
+            assert last == -1 or last >= 16 * 60  # the evening zones only
+        assert all(spread >= 0 for spread in room.evening_spreads)

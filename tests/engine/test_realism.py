@@ -18,6 +18,7 @@ from lighting_replay_engine.realism import (
     measure,
     on_off_series,
     real_days,
+    sensor_view,
 )
 from lighting_replay_engine.series import MinuteSeries
 from lighting_replay_engine.simulate import SimulatedRoom
@@ -145,3 +146,16 @@ def test_on_off_series_daylight(berlin: Location) -> None:
     assert on_off_series(levels, series, berlin).lux[:2].tolist() == [0.0, 0.0]
     dark = MinuteSeries(night, np.array([300.0]))
     assert on_off_series(levels, dark, berlin).lux.tolist() == [1.0]
+
+
+def test_sensor_view_hides_the_lamp_in_daylight(berlin: Location) -> None:
+    """A day lit throughout is, to a lux sensor, lit only after dusk."""
+    day = date(2024, 11, 20)
+    seen = sensor_view({day: np.ones(1440)}, berlin)[day]
+    zones = day_zones(day, berlin)
+    sunset = zones.sunset.hour * 60 + zones.sunset.minute
+    assert seen[12 * 60] == 0.0  # noon
+    assert seen[sunset] == 0.0  # still twilight
+    assert seen[sunset + 45] == 1.0  # dark (civil dusk about 40 minutes later)
+    assert seen[2 * 60] == 1.0  # night
+    assert seen.sum() < 1440 - 9 * 60  # November: well over 9 hours of daylight

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from hypothesis import given, settings, strategies as st
@@ -250,13 +251,17 @@ def test_jitter_moves_intervals(home_model: HomeModel, berlin: Location) -> None
         ScheduleOptions(jitter_minutes=-1)
 
 
-def _boundary_changes(home_model: HomeModel, berlin: Location) -> tuple[int, float]:
+def _boundary_changes(
+    home_model: HomeModel, berlin: Location, *, evenings: bool = False
+) -> tuple[int, float]:
     """Return changes at the zone boundaries and per minute within 10 of them.
 
-    Over 200 sampled November days of each simulated room (fixed seeds).
+    Over 200 sampled November days of each simulated room (fixed seeds);
+    without ``evenings`` the evening zones are sampled one after the other.
     """
     at_boundary, nearby = 0, 0
-    for room in home_model.rooms.values():
+    for model in home_model.rooms.values():
+        room = model if evenings else replace(model, evenings=())
         rng = np.random.default_rng(5)
         for i in range(200):
             day = date(2024, 11, 1) + timedelta(days=i % 60)
@@ -279,11 +284,15 @@ def test_zones_carry_the_lamp_over_their_boundaries(
     (21:30 in November) many times more often than at the minutes around it.
     """
     carried, carried_rate = _boundary_changes(home_model, berlin)
+    # Sampled together to a lit span, the evening zones carry it as well.
+    with_span, with_span_rate = _boundary_changes(home_model, berlin, evenings=True)
     monkeypatch.setattr(schedule_module, "_start_after", lambda hmm, symbol: None)
     independent, independent_rate = _boundary_changes(home_model, berlin)
     assert carried_rate > 1.0  # enough changes nearby to compare with
     assert independent_rate > 1.0
     assert carried <= 3 * carried_rate + 3
+    assert with_span_rate > 1.0
+    assert with_span <= 3 * with_span_rate + 3
     assert independent >= 10 * independent_rate
     assert 5 * carried < independent
 
@@ -306,3 +315,35 @@ def test_rest_of_day_continues_the_whole_day(
                 if iv.end > moment
             ]
             assert [(iv.start, iv.end, iv.level) for iv in rest.intervals] == expected
+
+
+def _lit(on: np.ndarray, start: int = 16 * 60) -> np.ndarray:
+    """Return the lit wall-clock minutes of a day from ``start`` on."""
+    return np.flatnonzero(on[start:]) + start
+
+
+def test_evenings_follow_their_lit_span(
+    home_model: HomeModel, berlin: Location
+) -> None:
+    """An evening is lit at both ends of the span drawn, and not outside it."""
+    room = home_model.rooms["living_room"]
+    days = [date(2024, 11, 4) + timedelta(days=i) for i in range(15)]
+    rng = np.random.default_rng(6)
+
+    def sample(
+        evenings: tuple[tuple[int, int], ...], spread: float = 0.0
+    ) -> list[np.ndarray]:
+        model = replace(room, evenings=evenings, evening_spreads=(spread, spread))
+        return [sample_day(model, d, berlin, rng=rng).on_minutes() for d in days]
+
+    for on in sample(((0, 23 * 60),)):  # lit from dusk (or before) to 23:00
+        assert _lit(on)[-1] == 23 * 60
+    for on in sample(((19 * 60, 21 * 60),)):
+        lit = _lit(on)
+        assert lit[0] == 19 * 60
+        assert lit[-1] == 21 * 60
+    for on in sample(((-1, -1),)):  # an evening without light
+        assert _lit(on).size == 0
+    # Moved by their spread, the ends differ from day to day.
+    ends = {int(_lit(on)[-1]) for on in sample(((0, 22 * 60),), spread=30.0)}
+    assert len(ends) >= 8

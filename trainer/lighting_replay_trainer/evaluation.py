@@ -20,6 +20,7 @@ from lighting_replay_engine.realism import (
     measure,
     on_off_series,
     real_days,
+    sensor_view,
 )
 from lighting_replay_engine.schedule import ScheduleOptions
 from lighting_replay_engine.series import MinuteSeries, smooth, to_minute_series
@@ -101,7 +102,8 @@ def evaluate_room(
     """
     room_model = model.rooms[room]
     location = model.location
-    if lights and room_model.settings.get("sources", "lux") != "lux":
+    from_lights = bool(lights) and room_model.settings.get("sources", "lux") != "lux"
+    if lights and from_lights:
         training = TrainingOptions(window=window, max_gap_minutes=max_gap_minutes)
         lux = (
             None
@@ -131,17 +133,26 @@ def evaluate_room(
     if not target:
         result["methods"] = dict.fromkeys(METHODS)
         return result
+
+    def seen(days: dict[date, npt.NDArray[np.float64]]) -> dict[date, Any]:
+        # Real days of a lux sensor are what it saw (daylight hides a lamp):
+        # the generated and the timer's days are seen so too. The lights'
+        # own states are known by day as well.
+        return days if from_lights else sensor_view(days, location)
+
     # The real days are measured once, not again for every draw.
     measured = measure(target)
     draws = [
         compare(
             measured,
-            generate_days(
-                room_model,
-                list(target),
-                location,
-                rng=sample_rng(seed, sample, room),
-                options=options,
+            seen(
+                generate_days(
+                    room_model,
+                    list(target),
+                    location,
+                    rng=sample_rng(seed, sample, room),
+                    options=options,
+                )
             ),
         )
         for sample in range(1, samples + 1)
@@ -154,7 +165,7 @@ def evaluate_room(
         compare({d: target[d] for d in last_week}, last_week) if last_week else None
     )
     methods["fixed_timer"] = compare(
-        measured, baseline_fixed_timer(list(target), location)
+        measured, seen(baseline_fixed_timer(list(target), location))
     )
     result["methods"] = methods
     return result

@@ -37,10 +37,13 @@ from .zones import Location, Zone
 #: Name of the file format, stored in every file.
 MODEL_FORMAT = "lighting_replay.home_model"
 #: Version of the format this code writes; it reads this one and older.
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 #: What changed in each version (older files keep loading):
 #: 2: rooms learned from their lights (``RoomModel.lights``, per-zone
 #:    ``scenes``); a version 1 file is a lux room without them.
+#: 3: the lit span of the evenings (``RoomModel.evenings``,
+#:    ``evening_spreads``); a room of an older file has none and samples
+#:    its evenings as before.
 
 #: Limits of what a model may hold (far above what training makes).
 MAX_ROOMS = 64
@@ -49,6 +52,10 @@ MAX_LEVELS = 16
 MAX_STATES = 50
 N_SYMBOLS = 2
 MAX_LIGHTS = 64
+#: Evenings a room keeps (ten years of them).
+MAX_EVENINGS = 3660
+#: How far a drawn evening's first or last lit minute may move (minutes).
+MAX_EVENING_SPREAD = 720.0
 #: Scenes per zone (training keeps ``lights.MAX_SCENES`` per zone and level).
 MAX_SCENES = MAX_LEVELS * 16
 #: Characters of a room's ``settings`` as JSON, and of a name.
@@ -152,7 +159,11 @@ class RoomModel:
     ``zones`` has an entry for every zone; ``None`` where there was no data
     (a schedule keeps the light off there). ``data_start``/``data_end``
     (aware, UTC) span the readings, ``n_samples`` counts the usable minutes,
-    ``days_of_data`` is that in days.
+    ``days_of_data`` is that in days. ``evenings`` are the first and last
+    lit wall-clock minute of each well-seen training evening (``(0, last)``:
+    lit from the start; ``(-1, -1)``: no light), ``evening_spreads`` how far
+    a drawn first and last minute move (``bedtime.py``); empty for a room
+    learned from its lights or saved before version 3.
     """
 
     room: str
@@ -165,6 +176,8 @@ class RoomModel:
     trained_at: datetime
     settings: dict[str, Any] = field(default_factory=dict)
     lights: tuple[str, ...] = ()
+    evenings: tuple[tuple[int, int], ...] = ()
+    evening_spreads: tuple[float, float] = (0.0, 0.0)
 
     @property
     def fit_quality(self) -> dict[Zone, float | None]:
@@ -190,6 +203,8 @@ class RoomModel:
             "trained_at": self.trained_at.isoformat(),
             "settings": self.settings,
             "lights": list(self.lights),
+            "evenings": [list(span) for span in self.evenings],
+            "evening_spreads": list(self.evening_spreads),
         }
 
     @classmethod
@@ -210,6 +225,16 @@ class RoomModel:
         lights = tuple(_name(key) for key in _list(data.get("lights", [])))
         if len(lights) > MAX_LIGHTS:
             raise ValueError(f"a room has at most {MAX_LIGHTS} lights")
+        evenings = tuple(_evening(span) for span in _list(data.get("evenings", [])))
+        if len(evenings) > MAX_EVENINGS:
+            raise ValueError(f"a room keeps at most {MAX_EVENINGS} evenings")
+        spreads = [_number(x) for x in _list(data.get("evening_spreads", [0, 0]))]
+        if len(spreads) != 2 or not all(
+            0.0 <= x <= MAX_EVENING_SPREAD for x in spreads
+        ):
+            raise ValueError(
+                f"evening_spreads are two spreads of 0 to {MAX_EVENING_SPREAD} minutes"
+            )
         levels = _levels(data["levels"])
         for zone_model in zones.values():
             if zone_model is None:
@@ -232,6 +257,8 @@ class RoomModel:
             trained_at=_moment(data["trained_at"]),
             settings=settings,
             lights=lights,
+            evenings=evenings,
+            evening_spreads=(spreads[0], spreads[1]),
         )
 
 
@@ -349,6 +376,21 @@ def _count(value: Any) -> int:
     if value > MAX_COUNT:
         raise ValueError(f"a count is at most {MAX_COUNT}")
     return value
+
+
+def _evening(value: Any) -> tuple[int, int]:
+    """Return an evening's first and last lit minute of the day (-1: no light)."""
+    span = _list(value)
+    if len(span) != 2 or any(
+        isinstance(m, bool) or not isinstance(m, int) for m in span
+    ):
+        raise TypeError("an evening is two whole minutes of the day")
+    first, last = span
+    if not -1 <= first < 24 * 60 or not -1 <= last < 24 * 60:
+        raise ValueError("an evening's minutes are minutes of the day or -1")
+    if (first < 0) != (last < 0) or first > last:
+        raise ValueError("an evening's first lit minute is not after its last")
+    return first, last
 
 
 def _probabilities(value: Any, depth: int = 2) -> bool:

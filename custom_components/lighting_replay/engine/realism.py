@@ -41,7 +41,15 @@ from .model import RoomModel
 from .schedule import ScheduleOptions, sample_day
 from .series import MinuteSeries
 from .training import lamp_on_off
-from .zones import MINUTES_PER_DAY, Location, day_zones, local_clock, solar_elevation
+from .zones import (
+    DARK_ELEVATION_DEG,
+    MINUTES_PER_DAY,
+    Location,
+    day_zones,
+    local_clock,
+    local_midnight,
+    solar_elevation,
+)
 
 type FloatArray = npt.NDArray[np.float64]
 type Days = Mapping[date, FloatArray]
@@ -260,4 +268,24 @@ def baseline_fixed_timer(
         row = np.zeros(MINUTES_PER_DAY)
         row[start:end] = 1.0
         out[d] = row
+    return out
+
+
+def sensor_view(days: Days, location: Location) -> dict[date, FloatArray]:
+    """Return days as a lux sensor sees them: sun above civil dusk counts as off.
+
+    Real days of a lux sensor come through ``on_off_series`` with the
+    location, where daylight hides the lamps; generated or timer days
+    compared with them are seen the same way, or every lamp lit at dusk
+    (on a while before the sensor could tell) counts against them.
+    """
+    out: dict[date, FloatArray] = {}
+    for day, row in days.items():
+        minutes = np.arange(
+            local_midnight(day, location), local_midnight(day + timedelta(1), location)
+        )
+        wall = np.clip(local_clock(minutes, location)[2], 0, MINUTES_PER_DAY - 1)
+        seen = np.asarray(row, dtype=np.float64).copy()
+        seen[wall[solar_elevation(minutes, location) >= DARK_ELEVATION_DEG]] = 0.0
+        out[day] = seen
     return out

@@ -40,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from .bedtime import evening_spans, evening_spreads
 from .hmm import CategoricalHMM, fit_best
 from .levels import DEFAULT_LEVELS, LEVELS_FROM, Levels, fit_levels
 from .lights import fit_light_levels, light_levels_of, zone_scenes
@@ -418,6 +419,7 @@ def train_sources(
     if prepared.kind != "lux":
         # The lights' states were learned over the whole day.
         settings["daylight"] = WHOLE_DAY
+    evenings = room_evenings(prepared, location)
     return RoomModel(
         room=room,
         levels=levels,
@@ -429,4 +431,28 @@ def train_sources(
         trained_at=datetime.now(UTC).replace(microsecond=0),
         settings=settings,
         lights=() if prepared.lights is None else prepared.lights.keys,
+        evenings=evenings,
+        evening_spreads=evening_spreads(evenings),
+    )
+
+
+def room_evenings(
+    prepared: PreparedRoom, location: Location
+) -> tuple[tuple[int, int], ...]:
+    """Return the lit spans of a lux room's evenings (``bedtime.py``).
+
+    Its evenings are its minutes after dark, where its lamp state is known.
+    A room learned from its lights keeps none and samples its evening zones
+    one by one: sampled to a span, an evening's "on" more often runs from
+    the evening into the late evening as one interval, which keeps the
+    evening's scene there (``tests/engine/test_lights.py``).
+    """
+    if prepared.kind != "lux":
+        return ()
+    return evening_spans(
+        prepared.on_off,
+        prepared.zones,
+        prepared.series.minutes,
+        location,
+        counted=prepared.elevation < DARK_ELEVATION_DEG,
     )
