@@ -397,7 +397,16 @@ def main() -> None:
         help="write every thread's stack to stall-trace.txt when the event loop "
         "is MS milliseconds late (what the other threads were doing)",
     )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        metavar="MS",
+        help="the interpreter's thread switch interval (default 5 ms): how long "
+        "a thread that wants the interpreter lock waits before asking for it",
+    )
     args = parser.parse_args()
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval / 1000.0)
     trace_file = (
         open("stall-trace.txt", "w", encoding="utf-8")  # noqa: SIM115
         if args.stall_trace is not None
@@ -406,7 +415,8 @@ def main() -> None:
     gc.callbacks.append(_gc_callback)
     print(
         f"Python {sys.version.split()[0]}, Home Assistant {ha_version}; "
-        f"{args.rooms} rooms x {args.days} days, {args.runs} runs"
+        f"{args.rooms} rooms x {args.days} days, {args.runs} runs; switch "
+        f"interval {sys.getswitchinterval() * 1000:g} ms"
     )
     results = []
     with tempfile.TemporaryDirectory(prefix="ha-learning-") as work:

@@ -252,7 +252,7 @@ class _StateValues(dict[str | None, float]):
             self.reported[state] = counted
         return value
 
-    def values(self, states: Sequence[str | None]) -> Iterator[float]:
+    def of_states(self, states: Sequence[str | None]) -> Iterator[float]:
         """Return the values of a page of states (and count the rows)."""
         self.rows.update(states)
         return map(self.__getitem__, states)
@@ -314,9 +314,9 @@ class _RowValues:
         first = attribute_ids[0]
         if attribute_ids.count(first) == len(attribute_ids):
             # The usual page: one attributes row for all of it.
-            return self._table(first).values(states)
+            return self._table(first).of_states(states)
         return itertools.chain.from_iterable(
-            self._table(attributes_id).values((state,))
+            self._table(attributes_id).of_states((state,))
             for state, attributes_id in zip(states, attribute_ids, strict=True)
         )
 
