@@ -394,8 +394,10 @@ def main() -> None:
         "--stall-trace",
         type=float,
         metavar="MS",
-        help="write every thread's stack to stall-trace.txt when the event loop "
-        "is MS milliseconds late (what the other threads were doing)",
+        help="write every thread's stack to a file when the event loop "
+        "is MS milliseconds late (what the other threads were doing); a "
+        "diagnostic: faulthandler reads the other threads' frames without the "
+        "interpreter lock, which can crash the process (seen on Python 3.13)",
     )
     parser.add_argument(
         "--switch-interval",
@@ -407,11 +409,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval / 1000.0)
-    trace_file = (
-        open("stall-trace.txt", "w", encoding="utf-8")  # noqa: SIM115
-        if args.stall_trace is not None
-        else None
-    )
+    trace_file = None
+    if args.stall_trace is not None:
+        trace_path = Path(tempfile.gettempdir()) / "ha-learning-stall-trace.txt"
+        trace_file = open(trace_path, "w", encoding="utf-8")  # noqa: SIM115
+        print(f"stacks of stalls over {args.stall_trace:g} ms go to {trace_path}")
     gc.callbacks.append(_gc_callback)
     print(
         f"Python {sys.version.split()[0]}, Home Assistant {ha_version}; "

@@ -14,10 +14,12 @@ from hypothesis import given, settings, strategies as st
 import numpy as np
 import pytest
 
+from lighting_replay_engine import training as training_module
 from lighting_replay_engine.model import RoomModel
 from lighting_replay_engine.series import MinuteSeries, to_minute_series
 from lighting_replay_engine.simulate import SimulatedRoom, simulate_rooms
 from lighting_replay_engine.sources import (
+    LightsOnGrid,
     RoomSources,
     combine_on_off,
     lights_on_grid,
@@ -186,6 +188,56 @@ def test_lights_grid_and_combination_as_the_plain_rule(
     assert combined.tolist() == _reference_combination(
         value, known, lux_on_off, lux_values, settle
     )
+
+
+def _reference_lights_on_grid(sources: RoomSources, start: int, n: int) -> LightsOnGrid:
+    keys = sources.light_keys
+    brightness, value, known = _reference_grid(
+        [sources.lights[key] for key in keys], start, n
+    )
+    return LightsOnGrid(keys, brightness, value, known)
+
+
+def _reference_combine_on_off(
+    lights: LightsOnGrid | None,
+    lux_on_off: np.ndarray | None,
+    lux: np.ndarray | None = None,
+    *,
+    settle: int = 0,
+) -> np.ndarray:
+    assert lights is not None
+    if lux_on_off is None:
+        state = np.where(lights.known, (lights.value > 0.0).astype(np.int8), -1)
+        return state.astype(np.int8)
+    assert lux is not None
+    return np.array(
+        _reference_combination(lights.value, lights.known, lux_on_off, lux, settle),
+        dtype=np.int8,
+    )
+
+
+@pytest.mark.parametrize("kind", ["lights", "both"])
+def test_models_as_with_the_plain_rule(
+    household: dict[str, SimulatedRoom],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """Rooms learned from lights give the same models as with the plain parts.
+
+    The plain parts (one matrix of all lights, the rule minute by minute)
+    stand in for the grid and the combination that save memory.
+    """
+    name, room = "living_room", household["living_room"]
+    sources = _sources(room, kind).with_excluded(
+        ((room.start_minute + 3000, room.start_minute + 4000),)
+    )
+    compact = train_sources(name, sources, BERLIN, QUICK).to_dict()
+    monkeypatch.setattr(training_module, "lights_on_grid", _reference_lights_on_grid)
+    monkeypatch.setattr(training_module, "combine_on_off", _reference_combine_on_off)
+    plain = train_sources(name, sources, BERLIN, QUICK).to_dict()
+    compact.pop("trained_at")
+    plain.pop("trained_at")
+    assert compact == plain
 
 
 # -- training from each kind of source ---------------------------------------
