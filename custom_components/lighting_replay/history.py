@@ -79,6 +79,10 @@ type FloatArray = npt.NDArray[np.float64]
 PAGE_ROWS = 500
 # Databases whose rows are read from the driver's cursor (see `_pages`).
 DRIVER_CURSOR_DIALECTS = frozenset({"sqlite"})
+# Distinct states whose value is kept (per entity and attributes row). A
+# sensor reporting many digits has nearly as many states as rows: past this
+# many, its further states are worked out row by row, not kept.
+MAX_KEPT_STATES = 1 << 16
 
 
 @dataclass(kw_only=True)
@@ -236,7 +240,8 @@ class _StateValues(dict[str | None, float]):
     A state's value is found once (``__missing__``); a page of rows is then
     looked up and counted without a Python call per row. What a state adds
     to the report (a text that is no reading, a unit that is not lux) is
-    kept per state and added once per row seen, in `add_to`.
+    kept per state and added once per row seen, in `add_to`. Past
+    `MAX_KEPT_STATES` distinct states, rows are worked out one by one.
     """
 
     def __init__(self, value_of: Callable[[str, HistoryReport], float]) -> None:
@@ -244,6 +249,8 @@ class _StateValues(dict[str | None, float]):
         self.value_of = value_of
         self.reported: dict[str | None, HistoryReport] = {}
         self.rows: Counter[str | None] = Counter()
+        # What the rows worked out one by one add to the report.
+        self.not_kept = HistoryReport()
 
     def __missing__(self, state: str | None) -> float:
         counted = HistoryReport()
@@ -254,13 +261,17 @@ class _StateValues(dict[str | None, float]):
 
     def of_states(self, states: Sequence[str | None]) -> Iterator[float]:
         """Return the values of a page of states (and count the rows)."""
-        self.rows.update(states)
-        return map(self.__getitem__, states)
+        if len(self) < MAX_KEPT_STATES:
+            self.rows.update(states)
+            return map(self.__getitem__, states)
+        return (self.value_of(state or "", self.not_kept) for state in states)
 
     def add_to(self, report: HistoryReport) -> None:
         """Add what the rows seen add to the report."""
-        for state, counted in self.reported.items():
-            rows = self.rows[state]
+        for counted, rows in (
+            *((counted, self.rows[state]) for state, counted in self.reported.items()),
+            (self.not_kept, 1),
+        ):
             report.not_numeric += counted.not_numeric * rows
             for unit, count in counted.other_units.items():
                 report.other_units[unit] = (

@@ -203,7 +203,11 @@ async def async_write_room(hass: HomeAssistant, location: Location, days: int) -
     return end_s
 
 
-@pytest.mark.parametrize("driver_cursor", [True, False], ids=["driver", "session"])
+@pytest.mark.parametrize(
+    ("driver_cursor", "kept_states"),
+    [(True, None), (False, None), (True, 40)],
+    ids=["driver", "session", "few-kept"],
+)
 @pytest.mark.parametrize(
     ("entity_id", "kind"),
     [
@@ -221,14 +225,23 @@ async def test_reader_matches_history_api(
     entity_id: str,
     kind: StateKind,
     driver_cursor: bool,
+    kept_states: int | None,
 ) -> None:
     """Every kind of source reads the same minutes, from any start.
 
     Both ways of fetching rows are checked: the driver's cursor (SQLite)
-    and the session's streamed rows (the other databases).
+    and the session's streamed rows (the other databases); and a sensor
+    with more distinct states than the reader keeps (worked out row by row
+    past the first ones, the report included).
     """
+    patches = []
     if not driver_cursor:
-        patcher = patch.object(history_module, "DRIVER_CURSOR_DIALECTS", frozenset())
+        patches.append(
+            patch.object(history_module, "DRIVER_CURSOR_DIALECTS", frozenset())
+        )
+    if kept_states is not None:
+        patches.append(patch.object(history_module, "MAX_KEPT_STATES", kept_states))
+    for patcher in patches:
         patcher.start()
         request.addfinalizer(patcher.stop)
     end_s = await async_write_room(hass, location, 4)
