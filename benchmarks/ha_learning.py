@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from datetime import timedelta
+import faulthandler
 import gc
 import math
 import os
@@ -136,12 +137,18 @@ def rss_mb() -> float:
 
 
 async def run(
-    config_dir: str, rooms: int, days: int, template_db: Path | None
+    config_dir: str,
+    rooms: int,
+    days: int,
+    template_db: Path | None,
+    stall_trace: tuple[float, Any] | None = None,
 ) -> dict[str, Any]:
     """Set Home Assistant up, fill the recorder, learn the rooms; return figures.
 
     With `template_db` (a recorder database a run before filled with the
-    same history) the database is copied instead of written again.
+    same history) the database is copied instead of written again. With
+    `stall_trace` (milliseconds, an open file) every thread's stack is
+    written to the file whenever the loop is that much late.
     """
     db_file = Path(config_dir) / "home-assistant_v2.db"
     if template_db is not None:
@@ -233,10 +240,18 @@ async def run(
 
         async def probe() -> None:
             while not stop.is_set():
+                if stall_trace is not None:
+                    # A C thread (no interpreter lock needed) writes every
+                    # thread's stack if the loop is not back in time.
+                    faulthandler.dump_traceback_later(
+                        0.005 + stall_trace[0] / 1000.0, file=stall_trace[1]
+                    )
                 before = time.perf_counter()
                 await asyncio.sleep(0.005)
                 lags.append(time.perf_counter() - before - 0.005)
                 stamps.append(before)
+            if stall_trace is not None:
+                faulthandler.cancel_dump_traceback_later()
 
         # The same probe on an idle Home Assistant first: what the machine
         # itself costs (other processes on a shared box show up here).
@@ -251,29 +266,45 @@ async def run(
         gc_pauses.clear()
         rss_before = rss_mb()
         probe_task = asyncio.create_task(probe())
-        # Split the figure: reading the recorder into the archives, training.
+        # Split the figure: reading the recorder into the archives, training;
+        # and the CPU time of each (its thread's: the machine's load aside).
         learning_module = sys.modules["custom_components.lighting_replay.learning"]
         train_seconds: list[float] = []
+        cpu_seconds = {"reading": 0.0, "training": 0.0}
         real_train = learning_module.train_sources
+        real_read = learning_module.read_minute_series
+
+        def timed(part: str, work: Any, *args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            cpu_began = time.thread_time()
+            try:
+                return work(*args, **kwargs)
+            finally:
+                cpu_seconds[part] += time.thread_time() - cpu_began
+                if part == "training":
+                    train_seconds.append(time.perf_counter() - began)
 
         def timed_train(*args: Any, **kwargs: Any) -> Any:
-            began = time.perf_counter()
-            try:
-                return real_train(*args, **kwargs)
-            finally:
-                train_seconds.append(time.perf_counter() - began)
+            return timed("training", real_train, *args, **kwargs)
 
+        def timed_read(*args: Any, **kwargs: Any) -> Any:
+            return timed("reading", real_read, *args, **kwargs)
+
+        learning_module.read_minute_series = timed_read
         learning_module.train_sources = timed_train
         started = time.perf_counter()
+        cpu_started = time.process_time()
         if not await hass.config_entries.async_setup(entry.entry_id):
             raise SystemExit("the integration did not set up")
         await hass.async_block_till_done(wait_background_tasks=True)
         learn_seconds = time.perf_counter() - started
+        learn_cpu_seconds = time.process_time() - cpu_started
         learn_gc_ms = max(gc_pauses, default=0.0) * 1000.0
         learn_gc_count = len(gc_pauses)
         stop.set()
         await probe_task
         learning_module.train_sources = real_train
+        learning_module.read_minute_series = real_read
         gc.collect()
         rss_kept = rss_mb() - rss_before
 
@@ -311,6 +342,9 @@ async def run(
         await instance._async_shutdown(None)  # noqa: SLF001
         return {
             "learn_seconds": learn_seconds,
+            "learn_cpu_seconds": learn_cpu_seconds,
+            "read_cpu_seconds": cpu_seconds["reading"],
+            "train_cpu_seconds": cpu_seconds["training"],
             "train_seconds": sum(train_seconds),
             "max_loop_lag_ms": max(lags) * 1000.0,
             "p99_loop_lag_ms": float(np.percentile(lags, 99)) * 1000.0,
@@ -356,11 +390,35 @@ def main() -> None:
         "it is there (same rooms, days and Home Assistant version; its history "
         "then ends when it was written)",
     )
+    parser.add_argument(
+        "--stall-trace",
+        type=float,
+        metavar="MS",
+        help="write every thread's stack to a file when the event loop "
+        "is MS milliseconds late (what the other threads were doing); a "
+        "diagnostic: faulthandler reads the other threads' frames without the "
+        "interpreter lock, which can crash the process (seen on Python 3.13)",
+    )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        metavar="MS",
+        help="the interpreter's thread switch interval (default 5 ms): how long "
+        "a thread that wants the interpreter lock waits before asking for it",
+    )
     args = parser.parse_args()
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval / 1000.0)
+    trace_file = None
+    if args.stall_trace is not None:
+        trace_path = Path(tempfile.gettempdir()) / "ha-learning-stall-trace.txt"
+        trace_file = open(trace_path, "w", encoding="utf-8")  # noqa: SIM115
+        print(f"stacks of stalls over {args.stall_trace:g} ms go to {trace_path}")
     gc.callbacks.append(_gc_callback)
     print(
         f"Python {sys.version.split()[0]}, Home Assistant {ha_version}; "
-        f"{args.rooms} rooms x {args.days} days, {args.runs} runs"
+        f"{args.rooms} rooms x {args.days} days, {args.runs} runs; switch "
+        f"interval {sys.getswitchinterval() * 1000:g} ms"
     )
     results = []
     with tempfile.TemporaryDirectory(prefix="ha-learning-") as work:
@@ -369,7 +427,15 @@ def main() -> None:
             load_before = os.getloadavg()
             config_dir = Path(work) / f"run{number}"
             config_dir.mkdir()
-            figures = asyncio.run(run(str(config_dir), args.rooms, args.days, template))
+            figures = asyncio.run(
+                run(
+                    str(config_dir),
+                    args.rooms,
+                    args.days,
+                    template,
+                    None if trace_file is None else (args.stall_trace, trace_file),
+                )
+            )
             if template is None:
                 template = args.db or Path(work) / "template.db"
                 shutil.copyfile(config_dir / "home-assistant_v2.db", template)
@@ -377,6 +443,9 @@ def main() -> None:
             results.append(figures)
             print(
                 f"run {number}: learn_seconds={figures['learn_seconds']:.2f} "
+                f"(cpu {figures['learn_cpu_seconds']:.2f} s: recorder reading "
+                f"{figures['read_cpu_seconds']:.2f} s, training "
+                f"{figures['train_cpu_seconds']:.2f} s) "
                 f"(training {figures['train_seconds']:.2f} s of it) "
                 f"max_loop_lag_ms={figures['max_loop_lag_ms']:.1f} "
                 f"p99_loop_lag_ms={figures['p99_loop_lag_ms']:.1f} "

@@ -37,10 +37,13 @@ values go into plain arrays), so reading promotes nothing.
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import partial
+import itertools
 import math
 import re
 from typing import Any
@@ -76,6 +79,10 @@ type FloatArray = npt.NDArray[np.float64]
 PAGE_ROWS = 500
 # Databases whose rows are read from the driver's cursor (see `_pages`).
 DRIVER_CURSOR_DIALECTS = frozenset({"sqlite"})
+# Distinct states whose value is kept (per entity and attributes row). A
+# sensor reporting many digits has nearly as many states as rows: past this
+# many, its further states are worked out row by row, not kept.
+MAX_KEPT_STATES = 1 << 16
 
 
 @dataclass(kw_only=True)
@@ -227,56 +234,121 @@ def held_samples(
     return np.repeat(times_s, counts) + 60.0 * steps, np.repeat(values, counts)
 
 
-class _RowValues:
-    """Turns (state, attributes id) rows of one entity into values.
+class _StateValues(dict[str | None, float]):
+    """What each state of one entity with one attributes row is worth.
 
-    The attributes of an id are decoded once; what a (state, attributes)
-    pair is worth is kept for the few states of a light or presence entity.
-    A lux reading is parsed per row, its unit's factor kept per attributes id.
+    A state's value is found once (``__missing__``); a page of rows is then
+    looked up and counted without a Python call per row. What a state adds
+    to the report (a text that is no reading, a unit that is not lux) is
+    kept per state and added once per row seen, in `add_to`. Past
+    `MAX_KEPT_STATES` distinct states, rows are worked out one by one.
+    """
+
+    def __init__(self, value_of: Callable[[str, HistoryReport], float]) -> None:
+        super().__init__()
+        self.value_of = value_of
+        self.reported: dict[str | None, HistoryReport] = {}
+        self.rows: Counter[str | None] = Counter()
+        # What the rows worked out one by one add to the report.
+        self.not_kept = HistoryReport()
+
+    def __missing__(self, state: str | None) -> float:
+        counted = HistoryReport()
+        value = self[state] = self.value_of(state or "", counted)
+        if counted != HistoryReport():
+            self.reported[state] = counted
+        return value
+
+    def of_states(self, states: Sequence[str | None]) -> Iterator[float]:
+        """Return the values of a page of states (and count the rows)."""
+        if len(self) < MAX_KEPT_STATES:
+            self.rows.update(states)
+            return map(self.__getitem__, states)
+        return (self.value_of(state or "", self.not_kept) for state in states)
+
+    def add_to(self, report: HistoryReport) -> None:
+        """Add what the rows seen add to the report."""
+        for counted, rows in (
+            *((counted, self.rows[state]) for state, counted in self.reported.items()),
+            (self.not_kept, 1),
+        ):
+            report.not_numeric += counted.not_numeric * rows
+            for unit, count in counted.other_units.items():
+                report.other_units[unit] = (
+                    report.other_units.get(unit, 0) + count * rows
+                )
+
+
+class _RowValues:
+    """Turns pages of (state, attributes id) rows of one entity into values.
+
+    The attributes of an id are decoded once, and what a state with them is
+    worth is found once (`_StateValues`): a year of a lux sensor is half a
+    million rows but a few thousand distinct states.
     """
 
     def __init__(
         self,
         kind: StateKind,
         entity_id: str,
-        attributes_of: Callable[[int], Mapping[str, Any]],
-        report: HistoryReport,
+        attributes_of: Callable[[int | None], Mapping[str, Any]],
     ) -> None:
         self.kind = kind
         self.entity_id = entity_id
         self.attributes_of = attributes_of
-        self.report = report
-        self.factors: dict[int | None, float | str] = {}
-        self.values: dict[tuple[str | None, int | None], float] = {}
-        self.counts: dict[tuple[str | None, int | None], HistoryReport] = {}
+        self.tables: dict[int | None, _StateValues] = {}
 
-    def __call__(self, state: str | None, attributes_id: int | None) -> float:
-        """Return the value of one row."""
+    def _table(self, attributes_id: int | None) -> _StateValues:
+        if (table := self.tables.get(attributes_id)) is None:
+            table = self.tables[attributes_id] = _StateValues(
+                self._value_function(attributes_id)
+            )
+        return table
+
+    def _value_function(
+        self, attributes_id: int | None
+    ) -> Callable[[str, HistoryReport], float]:
         if self.kind is StateKind.LUX:
-            if (factor := self.factors.get(attributes_id)) is None:
-                factor = self.factors[attributes_id] = lux_factor(
-                    self.attributes_of(attributes_id)  # type: ignore[arg-type]
-                )
-            return lux_value(state or "", factor, self.report)
-        key = (state, attributes_id)
-        value = self.values.get(key)
-        if value is None:
-            # What this pair adds to the report, to add again on every row.
-            counted = HistoryReport()
-            if self.kind is StateKind.LIGHT:
-                value = light_value(
-                    state or "",
-                    self.attributes_of(attributes_id),  # type: ignore[arg-type]
-                    counted,
-                )
-            else:
-                value = presence_value(state or "", self.entity_id, counted)
-            self.values[key] = value
-            self.counts[key] = counted
-        counted = self.counts[key]
-        if counted.not_numeric:
-            self.report.not_numeric += counted.not_numeric
-        return value
+            factor = lux_factor(self.attributes_of(attributes_id))
+            return partial(_lux_value_with, factor)
+        if self.kind is StateKind.LIGHT:
+            attributes = self.attributes_of(attributes_id)
+            return partial(_light_value_with, attributes)
+        return partial(_presence_value_of, self.entity_id)
+
+    def values(
+        self,
+        states: Sequence[str | None],
+        attribute_ids: Sequence[int | None],
+    ) -> Iterator[float]:
+        """Return the values of a page of rows, in order."""
+        first = attribute_ids[0]
+        if attribute_ids.count(first) == len(attribute_ids):
+            # The usual page: one attributes row for all of it.
+            return self._table(first).of_states(states)
+        return itertools.chain.from_iterable(
+            self._table(attributes_id).of_states((state,))
+            for state, attributes_id in zip(states, attribute_ids, strict=True)
+        )
+
+    def add_to(self, report: HistoryReport) -> None:
+        """Add what the rows seen add to the report."""
+        for table in self.tables.values():
+            table.add_to(report)
+
+
+def _lux_value_with(factor: float | str, state: str, report: HistoryReport) -> float:
+    return lux_value(state, factor, report)
+
+
+def _light_value_with(
+    attributes: Mapping[str, Any], state: str, report: HistoryReport
+) -> float:
+    return light_value(state, attributes, report)
+
+
+def _presence_value_of(entity_id: str, state: str, report: HistoryReport) -> float:
+    return presence_value(state, entity_id, report)
 
 
 def _attributes_reader(
@@ -355,8 +427,24 @@ def _read_states(
         if metadata_id is None:
             return times, values
         legacy: dict[int, str | None] = {}
-        attributes_of = _attributes_reader(session, legacy)
-        value_of = _RowValues(kind, entity_id, attributes_of, report)
+        legacy_ids: dict[str, int] = {}
+
+        def with_legacy(
+            attribute_ids: Sequence[int | None], own: Sequence[str | None]
+        ) -> Sequence[int | None]:
+            """Give rows that keep their attributes in the row an id of their own."""
+            if not any(own):
+                return attribute_ids
+            ids: list[int | None] = []
+            for attributes_id, source in zip(attribute_ids, own, strict=True):
+                if attributes_id is None and source:
+                    if (attributes_id := legacy_ids.get(source)) is None:
+                        attributes_id = legacy_ids[source] = -1 - len(legacy)
+                        legacy[attributes_id] = source
+                ids.append(attributes_id)
+            return ids
+
+        rows = _RowValues(kind, entity_id, _attributes_reader(session, legacy))
         oldest_s = instance.states_manager.oldest_ts
         if oldest_s is not None and oldest_s < start_s:
             first = session.execute(
@@ -368,12 +456,10 @@ def _read_states(
             ).first()
             if first is not None:
                 state, attributes_id, own = first
-                if attributes_id is None and own:
-                    attributes_id = -1 - len(legacy)
-                    legacy[attributes_id] = own
-                report.states += 1
                 times.append(start_s)
-                values.append(value_of(state, attributes_id))
+                values.extend(
+                    rows.values((state,), with_legacy((attributes_id,), (own,)))
+                )
         stmt = (
             select(
                 States.last_updated_ts,
@@ -391,17 +477,14 @@ def _read_states(
             .where(States.last_updated_ts < end_s)
             .order_by(States.last_updated_ts)
         )
-        append_time = times.append
-        append_value = values.append
         for page in _pages(session, stmt):
-            for time_s, state, attributes_id, own in page:
-                if own:
-                    attributes_id = -1 - len(legacy)
-                    legacy[attributes_id] = own
-                append_time(time_s)
-                append_value(value_of(state, attributes_id))
-            report.states += len(page)
+            # Columns of the page; no Python call per row from here on.
+            stamps, states, attribute_ids, own = zip(*page, strict=True)
             del page
+            times.extend(stamps)
+            values.extend(rows.values(states, with_legacy(attribute_ids, own)))
+        report.states += len(times)
+        rows.add_to(report)
     return times, values
 
 

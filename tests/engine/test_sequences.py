@@ -44,11 +44,17 @@ def test_bad_input_is_an_error() -> None:
         st.tuples(st.integers(-1, 1), st.integers(0, 3)), min_size=0, max_size=120
     ),
     min_length=st.integers(1, 4),
+    dtype=st.sampled_from([np.int64, np.int8, np.float64]),
 )
-def test_sequences_are_the_runs(data: list[tuple[int, int]], min_length: int) -> None:
-    """Each sequence is a maximal run of present minutes in one zone."""
-    on_off = np.array([d[0] for d in data], dtype=np.int64)
-    zones = np.array([d[1] for d in data], dtype=np.int64)
+def test_sequences_are_the_runs(
+    data: list[tuple[int, int]], min_length: int, dtype: type[np.generic]
+) -> None:
+    """Each sequence is a maximal run of present minutes in one zone.
+
+    Whatever the arrays' type (the engine's on/off and zones are int8).
+    """
+    on_off = np.array([d[0] for d in data], dtype=dtype)
+    zones = np.array([d[1] for d in data], dtype=dtype)
     result = split_sequences(on_off, zones, min_length=min_length)
     expected: dict[int, list[list[int]]] = {}
     run: list[int] = []
@@ -64,3 +70,5 @@ def test_sequences_are_the_runs(data: list[tuple[int, int]], min_length: int) ->
     for zone, seqs in result.items():
         assert [s.tolist() for s in seqs.split()] == expected[int(zone)]
         assert seqs.n_samples == sum(len(s) for s in expected[int(zone)])
+        assert seqs.X.dtype == np.int64
+        assert seqs.lengths.dtype == np.int64

@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
+from hypothesis import given, settings, strategies as st
 import numpy as np
 import pytest
 
+from lighting_replay_engine import training as training_module
 from lighting_replay_engine.model import RoomModel
 from lighting_replay_engine.series import MinuteSeries, to_minute_series
 from lighting_replay_engine.simulate import SimulatedRoom, simulate_rooms
 from lighting_replay_engine.sources import (
+    LightsOnGrid,
     RoomSources,
     combine_on_off,
     lights_on_grid,
@@ -94,6 +97,147 @@ def test_combination_rule() -> None:
     assert combine_on_off(None, lux).tolist() == lux.tolist()
     with pytest.raises(ValueError, match="lux sensor or lights"):
         combine_on_off(None, None)
+
+
+def _reference_grid(
+    lights: list[MinuteSeries], start: int, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return brightness, value and known the plain way: one matrix, sums over it."""
+    brightness = np.full((len(lights), n), np.nan)
+    for row, series in enumerate(lights):
+        for minute, value in zip(series.minutes, series.lux, strict=True):
+            if start <= minute < start + n:
+                brightness[row, minute - start] = min(max(value, 0.0), 1.0)
+    seen = np.isfinite(brightness)
+    value = np.where(seen, brightness, 0.0).sum(axis=0)
+    any_on = (seen & (brightness > 0.0)).any(axis=0)
+    known = seen.all(axis=0) | any_on if lights else np.zeros(n, dtype=bool)
+    return brightness, value, known
+
+
+def _reference_combination(
+    value: np.ndarray,
+    known: np.ndarray,
+    lux_on_off: np.ndarray,
+    lux: np.ndarray,
+    settle: int,
+) -> list[int]:
+    """Return the combination rule minute by minute, as the docstring says."""
+    state: list[int] = []
+    last_on = -(settle + 1)
+    for minute in range(value.size):
+        on = bool(known[minute]) and value[minute] > 0.0
+        if on:
+            last_on = minute
+        current = (1 if on else 0) if known[minute] else -1
+        settled = minute - last_on > settle
+        if (
+            lux_on_off[minute] == 1
+            and (settled or not known[minute])
+            and np.nan_to_num(lux[minute]) >= 5.0
+        ):
+            current = 1
+        if not known[minute] and lux_on_off[minute] == 0:
+            current = 0
+        state.append(current)
+    return state
+
+
+brightness_values = st.one_of(
+    st.just(NAN),
+    st.sampled_from([0.0, -0.0, 1.0, 0.25]),
+    st.floats(-0.5, 1.5, allow_nan=False),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lights=st.lists(
+        st.tuples(st.integers(-5, 20), st.lists(brightness_values, max_size=30)),
+        max_size=5,
+    ),
+    lux=st.lists(
+        st.tuples(st.integers(-1, 1), st.sampled_from([NAN, 0.0, 4.9, 5.0, 80.0])),
+        min_size=24,
+        max_size=24,
+    ),
+    settle=st.integers(0, 6),
+)
+def test_lights_grid_and_combination_as_the_plain_rule(
+    lights: list[tuple[int, list[float]]],
+    lux: list[tuple[int, float]],
+    settle: int,
+) -> None:
+    """The grid and the combination equal the plain rule, bit for bit.
+
+    The lights are put on the grid one by one and the on/off is found
+    without full-length int64 arrays; the results are what one matrix of all
+    lights and a minute-by-minute reading of the rule give.
+    """
+    series = [MinuteSeries(start, np.array(values)) for start, values in lights]
+    sources = RoomSources(lights={f"light {i}": s for i, s in enumerate(series)})
+    grid = lights_on_grid(sources, 0, 24)
+    brightness, value, known = _reference_grid(series, 0, 24)
+    np.testing.assert_array_equal(grid.brightness, brightness)
+    assert grid.value.tobytes() == value.tobytes()
+    assert grid.known.tolist() == known.tolist()
+    lux_on_off = np.array([s for s, _ in lux], dtype=np.int8)
+    lux_values = np.array([v for _, v in lux])
+    combined = combine_on_off(grid, lux_on_off, lux_values, settle=settle)
+    assert combined.dtype == np.int8
+    assert combined.tolist() == _reference_combination(
+        value, known, lux_on_off, lux_values, settle
+    )
+
+
+def _reference_lights_on_grid(sources: RoomSources, start: int, n: int) -> LightsOnGrid:
+    keys = sources.light_keys
+    brightness, value, known = _reference_grid(
+        [sources.lights[key] for key in keys], start, n
+    )
+    return LightsOnGrid(keys, brightness, value, known)
+
+
+def _reference_combine_on_off(
+    lights: LightsOnGrid | None,
+    lux_on_off: np.ndarray | None,
+    lux: np.ndarray | None = None,
+    *,
+    settle: int = 0,
+) -> np.ndarray:
+    assert lights is not None
+    if lux_on_off is None:
+        state = np.where(lights.known, (lights.value > 0.0).astype(np.int8), -1)
+        return state.astype(np.int8)
+    assert lux is not None
+    return np.array(
+        _reference_combination(lights.value, lights.known, lux_on_off, lux, settle),
+        dtype=np.int8,
+    )
+
+
+@pytest.mark.parametrize("kind", ["lights", "both"])
+def test_models_as_with_the_plain_rule(
+    household: dict[str, SimulatedRoom],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """Rooms learned from lights give the same models as with the plain parts.
+
+    The plain parts (one matrix of all lights, the rule minute by minute)
+    stand in for the grid and the combination that save memory.
+    """
+    name, room = "living_room", household["living_room"]
+    sources = _sources(room, kind).with_excluded(
+        ((room.start_minute + 3000, room.start_minute + 4000),)
+    )
+    compact = train_sources(name, sources, BERLIN, QUICK).to_dict()
+    monkeypatch.setattr(training_module, "lights_on_grid", _reference_lights_on_grid)
+    monkeypatch.setattr(training_module, "combine_on_off", _reference_combine_on_off)
+    plain = train_sources(name, sources, BERLIN, QUICK).to_dict()
+    compact.pop("trained_at")
+    plain.pop("trained_at")
+    assert compact == plain
 
 
 # -- training from each kind of source ---------------------------------------

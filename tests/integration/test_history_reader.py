@@ -20,11 +20,14 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.components.recorder import get_instance, history as ha_history
+from homeassistant.components.recorder.db_schema import StateAttributes, States
+from homeassistant.components.recorder.util import session_scope
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import numpy as np
 import pytest
+from sqlalchemy import select, update
 
 from custom_components.lighting_replay import (
     history as history_module,
@@ -200,7 +203,11 @@ async def async_write_room(hass: HomeAssistant, location: Location, days: int) -
     return end_s
 
 
-@pytest.mark.parametrize("driver_cursor", [True, False], ids=["driver", "session"])
+@pytest.mark.parametrize(
+    ("driver_cursor", "kept_states"),
+    [(True, None), (False, None), (True, 40)],
+    ids=["driver", "session", "few-kept"],
+)
 @pytest.mark.parametrize(
     ("entity_id", "kind"),
     [
@@ -218,14 +225,23 @@ async def test_reader_matches_history_api(
     entity_id: str,
     kind: StateKind,
     driver_cursor: bool,
+    kept_states: int | None,
 ) -> None:
     """Every kind of source reads the same minutes, from any start.
 
     Both ways of fetching rows are checked: the driver's cursor (SQLite)
-    and the session's streamed rows (the other databases).
+    and the session's streamed rows (the other databases); and a sensor
+    with more distinct states than the reader keeps (worked out row by row
+    past the first ones, the report included).
     """
+    patches = []
     if not driver_cursor:
-        patcher = patch.object(history_module, "DRIVER_CURSOR_DIALECTS", frozenset())
+        patches.append(
+            patch.object(history_module, "DRIVER_CURSOR_DIALECTS", frozenset())
+        )
+    if kept_states is not None:
+        patches.append(patch.object(history_module, "MAX_KEPT_STATES", kept_states))
+    for patcher in patches:
         patcher.start()
         request.addfinalizer(patcher.stop)
     end_s = await async_write_room(hass, location, 4)
@@ -253,6 +269,59 @@ async def test_reader_matches_history_api(
     )
     assert new[0] is None
     assert new[1].states == 0
+
+
+def _move_attributes_into_rows(hass: HomeAssistant, before_s: float) -> int:
+    """Make rows older than `before_s` keep their attributes in the row.
+
+    As the recorder wrote them before the shared attributes table (blocking).
+    """
+    with session_scope(hass=hass) as session:
+        result = session.execute(
+            update(States)
+            .where(States.last_updated_ts < before_s)
+            .where(States.attributes_id.is_not(None))
+            .values(
+                attributes=select(StateAttributes.shared_attrs)
+                .where(StateAttributes.attributes_id == States.attributes_id)
+                .scalar_subquery(),
+                attributes_id=None,
+            )
+        )
+        return int(result.rowcount)
+
+
+@pytest.mark.parametrize(
+    ("entity_id", "kind"),
+    [(LUX_ENTITY, StateKind.LUX), (FLOOR_LAMP, StateKind.LIGHT)],
+)
+async def test_reader_matches_history_api_on_old_rows(
+    hass: HomeAssistant,
+    lux_sensor: er.RegistryEntry,
+    location: Location,
+    entity_id: str,
+    kind: StateKind,
+) -> None:
+    """Rows that keep their attributes in the row read as the history API reads them.
+
+    The older half of the history is made such rows, so pages mix both kinds.
+    """
+    end_s = await async_write_room(hass, location, 4)
+    recorder = get_instance(hass)
+    moved = await recorder.async_add_executor_job(
+        _move_attributes_into_rows, hass, end_s - 2 * 86400.0
+    )
+    assert moved > 0
+    end = dt_util.utc_from_timestamp(end_s + 60)
+    for start in (end - timedelta(days=10), end - timedelta(days=3, hours=5)):
+        new = await recorder.async_add_executor_job(
+            read_minute_series, hass, entity_id, start, end, kind
+        )
+        old = await recorder.async_add_executor_job(
+            read_with_history_api, hass, entity_id, start, end, kind
+        )
+        assert old[1].states > 0
+        assert_same(new, old)
 
 
 def _model_without_time(path: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ never learn a jump across a stretch it did not see.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,8 +69,11 @@ def split_sequences(
     one zone; runs shorter than ``min_length`` are dropped. Zones without any
     sequence are absent from the result.
     """
-    state = np.asarray(on_off, dtype=np.int64).ravel()
-    zone = np.asarray(zones, dtype=np.int64).ravel()
+    # Integer arrays keep their (small) type: the engine's on/off and zones
+    # are int8, and int64 copies of a year of minutes would be the largest
+    # arrays of training. Anything else is read as int64, as before.
+    state = _integers(on_off)
+    zone = _integers(zones)
     if state.shape != zone.shape:
         raise ValueError("on_off and zones must have the same length")
     if np.any((state < -1) | (state > 1)):
@@ -79,13 +83,22 @@ def split_sequences(
         return {}
     # A run starts where a present minute follows a missing one or a minute
     # of another zone.
-    starts_run = present.copy()
-    starts_run[1:] &= ~present[:-1] | (zone[1:] != zone[:-1])
-    run_id = np.cumsum(starts_run) - 1
-    idx = np.flatnonzero(present)
-    run_of = run_id[idx]
-    run_lengths = np.bincount(run_of)
-    run_zone = zone[idx[np.searchsorted(run_of, np.arange(run_lengths.size))]]
+    starts_run = zone[1:] != zone[:-1]
+    starts_run |= ~present[:-1]
+    starts_run &= present[1:]
+    # Run numbers of the present minutes only (int32: a series spans at most
+    # MAX_SPAN_MINUTES).
+    run_of = np.cumsum(
+        np.concatenate(([present[0]], starts_run))[present], dtype=np.int32
+    )
+    del starts_run
+    run_of -= 1
+    state = state[present]
+    zone = zone[present]
+    del present
+    run_lengths = np.bincount(run_of).astype(np.int64)
+    run_zone = zone[np.searchsorted(run_of, np.arange(run_lengths.size))]
+    del zone
     keep_run = run_lengths >= min_length
     result: dict[Zone, Sequences] = {}
     for z in Zone:
@@ -93,5 +106,13 @@ def split_sequences(
         if not chosen.any():
             continue
         take = chosen[run_of]
-        result[z] = Sequences(state[idx[take]], run_lengths[chosen])
+        result[z] = Sequences(state[take], run_lengths[chosen])
     return result
+
+
+def _integers(values: npt.ArrayLike) -> npt.NDArray[np.integer[Any]]:
+    """Return values as a flat integer array (int64 unless already integers)."""
+    array = np.asarray(values).ravel()
+    if np.issubdtype(array.dtype, np.integer):
+        return array
+    return array.astype(np.int64)

@@ -88,9 +88,19 @@ def span(sources: RoomSources) -> tuple[int, int] | None:
     return min(b[0] for b in bounds), max(b[1] for b in bounds)
 
 
-def on_grid(series: MinuteSeries | None, start: int, n: int) -> FloatArray:
-    """Return a series' values on the grid ``start .. start + n`` (NaN outside)."""
-    out = np.full(n, np.nan)
+def on_grid(
+    series: MinuteSeries | None,
+    start: int,
+    n: int,
+    out: FloatArray | None = None,
+) -> FloatArray:
+    """Return a series' values on the grid ``start .. start + n`` (NaN outside).
+
+    With ``out`` (``n`` values) the values are written there, not to a new array.
+    """
+    if out is None:
+        out = np.empty(n)
+    out.fill(np.nan)
     if series is None or len(series) == 0:
         return out
     lo = max(series.start_minute, start)
@@ -142,15 +152,32 @@ class LightsOnGrid:
 
 
 def lights_on_grid(sources: RoomSources, start: int, n: int) -> LightsOnGrid:
-    """Put the room's lights on the grid ``start .. start + n``."""
+    """Put the room's lights on the grid ``start .. start + n``.
+
+    A year of minutes is half a million values per light: the lights are
+    put on the grid one at a time, straight into their row, and added up
+    as they come (the same sums, light after light, as a sum over the rows).
+    """
     keys = sources.light_keys
-    brightness = np.full((len(keys), n), np.nan)
+    brightness = np.empty((len(keys), n))
+    value = np.zeros(n)
+    all_seen = np.ones(n, dtype=bool)
+    any_on = np.zeros(n, dtype=bool)
+    seen = np.empty(n, dtype=bool)
+    above = np.empty(n, dtype=bool)
     for row, key in enumerate(keys):
-        brightness[row] = np.clip(on_grid(sources.lights[key], start, n), 0.0, 1.0)
-    seen = np.isfinite(brightness)
-    value = np.where(seen, brightness, 0.0).sum(axis=0)
-    any_on = (seen & (brightness > 0.0)).any(axis=0)
-    known = seen.all(axis=0) | any_on if keys else np.zeros(n, dtype=bool)
+        values = on_grid(sources.lights[key], start, n, out=brightness[row])
+        np.clip(values, 0.0, 1.0, out=values)
+        np.isfinite(values, out=seen)
+        all_seen &= seen
+        np.add(value, values, out=value, where=seen)
+        np.greater(values, 0.0, out=above)
+        any_on |= above
+    del seen, above
+    if keys:
+        known = np.logical_or(all_seen, any_on, out=all_seen)
+    else:
+        known = np.zeros(n, dtype=bool)
     return LightsOnGrid(keys, brightness, value, known)
 
 
@@ -171,15 +198,29 @@ def combine_on_off(
         if lux_on_off is None:
             raise ValueError("a room needs a lux sensor or lights to learn from")
         return lux_on_off
-    state = np.where(lights.known, lights.on.astype(np.int8), -1).astype(np.int8)
+    on = lights.on
+    state = np.full(on.size, -1, dtype=np.int8)
+    state[lights.known] = 0
+    state[on] = 1
     if lux_on_off is not None:
-        index = np.arange(state.size)
-        last_on = np.maximum.accumulate(np.where(lights.on, index, -(settle + 1)))
-        settled = index - last_on > settle
-        extra = (lux_on_off == 1) & (settled | ~lights.known)
+        # Minutes since a light was last on, as int32 (a series spans at
+        # most MAX_SPAN_MINUTES): whole-length int64 temporaries would be
+        # the largest arrays of the preparation.
+        index = np.arange(state.size, dtype=np.int32)
+        since_on = np.where(on, index, np.int32(-(settle + 1)))
+        np.maximum.accumulate(since_on, out=since_on)
+        np.subtract(index, since_on, out=since_on)
+        del index
+        extra = since_on > settle
+        del since_on
+        extra |= ~lights.known
+        extra &= lux_on_off == 1
         if lux is not None:
-            extra &= np.nan_to_num(lux, nan=0.0) >= MIN_EXTRA_LUX
+            # NaN compares False: no reading adds nothing.
+            extra &= lux >= MIN_EXTRA_LUX
         state[extra] = 1
-        fill = ~lights.known & (lux_on_off == 0)
+        del extra
+        fill = lux_on_off == 0
+        fill &= ~lights.known
         state[fill] = 0
     return state

@@ -261,8 +261,11 @@ def prepare_sources(
         aligned = smoothed.start_minute == start and len(smoothed) == n
         lux_grid = smoothed.lux if aligned else on_grid(smoothed, start, n)
     del smoothed
+    # Without a lux sensor no minute needs the sun: one NaN stands for all.
     elevation = (
-        np.full(n, np.nan) if lux_grid is None else solar_elevation(minutes, location)
+        np.broadcast_to(np.float64(np.nan), (n,))
+        if lux_grid is None
+        else solar_elevation(minutes, location)
     )
     del minutes
     lux_on_off = None
