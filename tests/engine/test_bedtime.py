@@ -87,6 +87,20 @@ def test_draw_span_keeps_its_order() -> None:
     assert still == [(1200, 1210)] * 5
 
 
+def test_drawn_evening_never_shrinks_to_a_minute() -> None:
+    """Ends that would meet keep the learned span: no lamp lit for a minute."""
+    rng = np.random.default_rng(2)
+    short = ((1200, 1210),)
+    drawn = [draw_span(short, (60.0, 60.0), rng) for _ in range(500)]
+    assert all(a < b for a, b in drawn)
+    assert (1200, 1210) in drawn  # where the moves crossed
+    assert len(set(drawn)) > 100  # and moved otherwise
+    # An evening lit from the start keeps its start.
+    assert {
+        a for a, _ in (draw_span(((0, 30),), (60.0, 60.0), rng) for _ in range(200))
+    } == {0}
+
+
 def _last_on(symbols: np.ndarray) -> int:
     lit = np.flatnonzero(symbols == 1)
     return int(lit[-1]) if lit.size else NO_LIGHT
