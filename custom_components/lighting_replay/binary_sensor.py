@@ -18,6 +18,7 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DataProblem
@@ -119,18 +120,24 @@ def _watch(entry: LightingReplayConfigEntry) -> Watch:
     return watch
 
 
-class LightingReplayWatchedRoomEntity(LightingReplayRoomEntity):
-    """A room entity that follows the watch too."""
+class FollowsWatch(Entity):
+    """An entity (of a room or the home) that follows the home's watch too."""
+
+    entry: LightingReplayConfigEntry
 
     @property
     def watch(self) -> Watch:
-        """Return the watch of the room's home."""
+        """Return the watch of the entity's home."""
         return _watch(self.entry)
 
     async def async_added_to_hass(self) -> None:
         """Follow the watch too."""
         await super().async_added_to_hass()
         self.async_on_remove(self.watch.async_add_listener(self.async_write_ha_state))
+
+
+class LightingReplayWatchedRoomEntity(FollowsWatch, LightingReplayRoomEntity):
+    """A room entity that follows the watch too."""
 
 
 class LightingReplayProblemEntity(LightingReplayWatchedRoomEntity, BinarySensorEntity):
@@ -197,18 +204,10 @@ class LightingReplayRoomActivityEntity(
         return dict(self.watch.rooms[self.room.subentry_id].last_activity or {})
 
 
-class LightingReplayHomeActivityEntity(LightingReplayHomeEntity, BinarySensorEntity):
+class LightingReplayHomeActivityEntity(
+    FollowsWatch, LightingReplayHomeEntity, BinarySensorEntity
+):
     """On for a while after activity was found anywhere during replay."""
-
-    @property
-    def watch(self) -> Watch:
-        """Return the watch of the home."""
-        return _watch(self.entry)
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the watch too."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.watch.async_add_listener(self.async_write_ha_state))
 
     @property
     def is_on(self) -> bool:
