@@ -333,7 +333,7 @@ class Learning:
                     and (
                         now - room.model.trained_at > RETRAIN_AFTER
                         or self._trained_with(subentry_id)
-                        != self._training_settings(subentry_id)
+                        != self._training_settings(room.config)
                     )
                 )
             ):
@@ -681,13 +681,12 @@ class Learning:
         )
         self._meta_data.setdefault("sources", {})[subentry_id] = source.value
         self._meta_data.setdefault("trained_with", {})[subentry_id] = (
-            self._training_settings(subentry_id)
+            self._training_settings(self.rooms[subentry_id].config)
         )
         await self._meta.async_save(self._meta_data)
 
-    def _training_settings(self, subentry_id: str) -> dict[str, Any]:
+    def _training_settings(self, room: RoomConfig) -> dict[str, Any]:
         """Return the settings that shape a room's model (a change retrains)."""
-        room = self.rooms[subentry_id].config
         return {
             "n_levels": self.settings.n_levels,
             "on_level": room.on_level,
@@ -812,7 +811,7 @@ class Learning:
             self._async_learn_soon(subentry_id)
 
     def _what_shapes(self, config: RoomConfig) -> tuple[Any, ...]:
-        """Return what a room's model is learned from and with.
+        """Return what a room's model is learned from and with (its settings).
 
         Entities are compared as they are now, however they are stored (a
         registry id or an entity_id name the same light).
@@ -820,9 +819,7 @@ class Learning:
         return (
             config.lux_entity_id(self.hass),
             tuple(config.light_entity_ids(self.hass)),
-            config.learn_from,
-            config.on_level,
-            config.on_lux,
+            self._training_settings(config),
         )
 
     async def async_remove_room(self, subentry_id: str) -> None:
