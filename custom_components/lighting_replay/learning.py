@@ -32,6 +32,7 @@ until the room's own data is enough.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -72,13 +73,8 @@ from .engine.quality import lux_quality
 from .engine.series import MinuteSeries, to_minute_series
 from .engine.simulate import DEFAULT_ROOMS, simulate_household
 from .engine.sources import RoomSources
-from .engine.training import (
-    NotEnoughData,
-    TrainingOptions,
-    prepare_sources,
-    train_room,
-    train_sources,
-)
+from .engine.training import NotEnoughData, TrainingOptions, prepare_sources, train_room
+from .engine.training_worker import TrainingError
 from .engine.zones import MINUTES_PER_DAY, Location
 from .history import StateKind, read_minute_series
 from .memory import release_freed_memory
@@ -93,6 +89,7 @@ from .storage import (
     read_model_file,
     storage_path,
 )
+from .training_process import TrainingProcess
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -233,6 +230,9 @@ class Learning:
         self._meta_data: dict[str, Any] = {}
         # One training at a time: the machine may have few cores.
         self._train_lock = asyncio.Lock()
+        # One room reads its history at a time (see `_async_learn`).
+        self._read_lock = asyncio.Lock()
+        self.training = TrainingProcess(hass)
         self._room_locks = {subentry_id: asyncio.Lock() for subentry_id in rooms}
         # Counts the models imported per room: a training that began before
         # an import does not replace the imported model when it ends.
@@ -313,6 +313,7 @@ class Learning:
 
     async def async_shutdown(self) -> None:
         """Stop learning (background tasks end with the entry)."""
+        await self.training.async_shutdown()
         await self._meta.async_save(self._meta_data)
 
     async def _async_started(self, _hass: HomeAssistant) -> None:
@@ -324,22 +325,23 @@ class Learning:
     async def _async_initial(self) -> None:
         """Train rooms that need it, bring the other archives up to date."""
         now = dt_util.utcnow()
-        for subentry_id, room in self.rooms.items():
-            if (
-                room.model is None
-                or room.source is ModelSource.FALLBACK
-                or (
-                    room.source is ModelSource.LEARNED
-                    and (
-                        now - room.model.trained_at > RETRAIN_AFTER
-                        or self._trained_with(subentry_id)
-                        != self._training_settings(room.config)
-                    )
+        to_train = [
+            subentry_id
+            for subentry_id, room in self.rooms.items()
+            if room.model is None
+            or room.source is ModelSource.FALLBACK
+            or (
+                room.source is ModelSource.LEARNED
+                and (
+                    now - room.model.trained_at > RETRAIN_AFTER
+                    or self._trained_with(subentry_id)
+                    != self._training_settings(room.config)
                 )
-            ):
-                await self.async_train_room(subentry_id)
-            else:
-                await self._async_update_archive_logged(subentry_id)
+            )
+        ]
+        await self.async_train_rooms(to_train)
+        for subentry_id in [s for s in self.rooms if s not in to_train]:
+            await self._async_update_archive_logged(subentry_id)
 
     @callback
     def _async_hourly(self, _now: datetime) -> None:
@@ -360,15 +362,16 @@ class Learning:
         room's archive holds yet: it is only replaced once the archive has
         as many days. (The train action always trains.)
         """
-        for subentry_id, room in self.rooms.items():
-            if (
-                room.source is ModelSource.IMPORTED
-                and room.model is not None
-                and room.days_of_data < room.model.days_of_data
-            ):
-                await self._async_update_archive_logged(subentry_id)
-            else:
-                await self.async_train_room(subentry_id)
+        waiting = [
+            subentry_id
+            for subentry_id, room in self.rooms.items()
+            if room.source is ModelSource.IMPORTED
+            and room.model is not None
+            and room.days_of_data < room.model.days_of_data
+        ]
+        await self.async_train_rooms([s for s in self.rooms if s not in waiting])
+        for subentry_id in waiting:
+            await self._async_update_archive_logged(subentry_id)
 
     # Archive -----------------------------------------------------------
 
@@ -543,6 +546,25 @@ class Learning:
 
     # Training ----------------------------------------------------------
 
+    async def async_train_rooms(
+        self, subentry_ids: Iterable[str], *, raise_errors: bool = False
+    ) -> None:
+        """Train rooms in this order, each while the next reads its history.
+
+        Every room is trained even when one fails; with `raise_errors`, the
+        first failure (`TrainingFailed`) is raised once all have ended.
+        """
+        results = await asyncio.gather(
+            *(
+                self.async_train_room(subentry_id, raise_errors=raise_errors)
+                for subentry_id in subentry_ids
+            ),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
     async def async_train_room(
         self, subentry_id: str, *, raise_errors: bool = False
     ) -> None:
@@ -577,7 +599,11 @@ class Learning:
             _LOGGER.info("Room %s: not enough data yet (%s)", name, err)
             await self._async_not_enough_data(room, err)
         except Exception as err:
-            _LOGGER.exception("Training room %s failed", name)
+            if isinstance(err, TrainingError):
+                # Raised in the training process: its traceback came as text.
+                _LOGGER.error("Training room %s failed\n%s", name, err.details)
+            else:
+                _LOGGER.exception("Training room %s failed", name)
             await self._async_failed(room, err)
             if raise_errors:
                 raise TrainingFailed(
@@ -591,24 +617,30 @@ class Learning:
     async def _async_learn(
         self, subentry_id: str, options: TrainingOptions
     ) -> RoomModel:
-        """Update the archives and train on them; `NotEnoughData` if empty."""
+        """Update the archives and train on them; `NotEnoughData` if empty.
+
+        Rooms trained together overlap: while one trains (in the training
+        process), the next reads its history. The next room holds the
+        reading turn until the training turn is its own, so no more than
+        two rooms' archives are in memory at once.
+        """
         room = self.rooms[subentry_id]
-        sources = await self.async_update_archive(subentry_id)
-        if sources.lux is None and not sources.lights:
-            raise NotEnoughData(0.0, options.min_days)
-        excluded = await self.async_excluded()
-        learned = await self._async_for_training(sources, options)
-        del sources
+        async with self._read_lock:
+            sources = await self.async_update_archive(subentry_id)
+            if sources.lux is None and not sources.lights:
+                raise NotEnoughData(0.0, options.min_days)
+            excluded = await self.async_excluded()
+            learned = (await self._async_for_training(sources, options)).with_excluded(
+                excluded
+            )
+            del sources
+            await self._train_lock.acquire()
         try:
-            async with self._train_lock:
-                return await self.hass.async_add_executor_job(
-                    train_sources,
-                    room.config.name,
-                    learned.with_excluded(excluded),
-                    self.location,
-                    options,
-                )
+            return await self.training.async_train(
+                room.config.name, learned, self.location, options
+            )
         finally:
+            self._train_lock.release()
             del learned
             await self.hass.async_add_executor_job(release_freed_memory)
 
@@ -737,7 +769,8 @@ class Learning:
         room.async_update_listeners()
 
     async def _async_failed(self, room: RoomState, err: Exception) -> None:
-        room.error = f"{type(err).__name__}: {err}"
+        kind = err.kind if isinstance(err, TrainingError) else type(err).__name__
+        room.error = f"{kind}: {err}"
         if room.source not in (ModelSource.LEARNED, ModelSource.IMPORTED):
             room.status = ModelStatus.ERROR
             await self._async_use_fallback(room)

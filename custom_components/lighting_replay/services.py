@@ -102,9 +102,12 @@ async def _async_train(call: ServiceCall) -> None:
             for entry in loaded_entries(hass)
             for subentry_id in entry.runtime_data.rooms
         ]
+    by_entry: dict[LightingReplayConfigEntry, list[str]] = {}
     for entry, subentry_id in rooms:
-        await entry.runtime_data.learning.async_train_room(
-            subentry_id, raise_errors=True
+        by_entry.setdefault(entry, []).append(subentry_id)
+    for entry, subentry_ids in by_entry.items():
+        await entry.runtime_data.learning.async_train_rooms(
+            subentry_ids, raise_errors=True
         )
 
 

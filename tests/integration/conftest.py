@@ -49,6 +49,7 @@ from custom_components.lighting_replay.engine.training import (
 )
 from custom_components.lighting_replay.engine.zones import Location
 from custom_components.lighting_replay.learning import Learning
+from custom_components.lighting_replay.training_process import TrainingProcess
 from scripts.demo.recorder_db import changed_states, write_states
 
 LUX_ENTITY = "sensor.living_room_lux"
@@ -105,6 +106,23 @@ def fast_training() -> Generator[None]:
         return_value=TrainingOptions(n_levels=4, n_restarts=1, n_iter=20),
     ):
         yield
+
+
+def patch_training(
+    side_effect: Any = None,
+) -> Any:
+    """Patch how a room is trained (`TrainingProcess.async_train`).
+
+    `side_effect` is an exception to raise, or an async function given what
+    the method is (the process first, then room, sources, location, options);
+    `REAL_TRAIN` is the real method, to call from such a spy.
+    """
+    return patch.object(
+        TrainingProcess, "async_train", autospec=True, side_effect=side_effect
+    )
+
+
+REAL_TRAIN = TrainingProcess.async_train
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,10 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.lighting_replay import learning as learning_module
+from custom_components.lighting_replay import (
+    learning as learning_module,
+    training_process as training_module,
+)
 from custom_components.lighting_replay.archive import load as load_archive
 from custom_components.lighting_replay.const import (
     DOMAIN,
@@ -39,14 +42,17 @@ from custom_components.lighting_replay.const import (
 from custom_components.lighting_replay.engine.model import HomeModel
 from custom_components.lighting_replay.history import read_minute_series
 from custom_components.lighting_replay.learning import storage_path
+from custom_components.lighting_replay.training_process import TrainingProcess
 
 from .conftest import (
     LUX_ATTRIBUTES,
     LUX_ENTITY,
+    REAL_TRAIN,
     ROOM_SUBENTRY_ID,
     History,
     async_setup_integration,
     async_write_history,
+    patch_training,
     write_model_file,
 )
 
@@ -162,9 +168,7 @@ async def test_restart_keeps_archive_and_model(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
-    with patch.object(
-        learning_module, "train_sources", side_effect=AssertionError("retrained")
-    ) as train:
+    with patch_training(AssertionError("retrained")) as train:
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
     # (Training catches every error: the call itself is what must not happen.)
@@ -329,9 +333,7 @@ async def test_failed_training_keeps_the_learned_model(
     room = entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
     before = room.model.to_dict()
     with (
-        patch.object(
-            learning_module, "train_sources", side_effect=FloatingPointError("boom")
-        ),
+        patch_training(FloatingPointError("boom")),
         pytest.raises(Exception, match="Training room Living room failed: boom"),
     ):
         await hass.services.async_call(DOMAIN, SERVICE_TRAIN, {}, blocking=True)
@@ -379,22 +381,17 @@ async def test_training_never_runs_on_the_event_loop(
     lux_history: History,
     mock_config_entry: MockConfigEntry,
 ) -> None:
-    """Training runs in a worker thread and the loop keeps answering.
+    """Training runs in the training process and the loop keeps answering.
 
     The loop-lag bound is generous on purpose: it tells "training blocked
     the loop for seconds" from "the loop kept running", nothing finer; the
     benchmark (benchmarks/ha_learning.py) measures the real figure.
     """
     await async_setup_integration(hass, mock_config_entry)
-    loop_thread = threading.get_ident()
-    training_threads: list[int] = []
+    training = mock_config_entry.runtime_data.learning.training
+    cpu_before = training.cpu_seconds
     reading_threads: list[str] = []
-    real_train = learning_module.train_sources
     real_read = learning_module.read_minute_series
-
-    def spy_train(*args: Any, **kwargs: Any) -> Any:
-        training_threads.append(threading.get_ident())
-        return real_train(*args, **kwargs)
 
     def spy_read(*args: Any, **kwargs: Any) -> Any:
         reading_threads.append(threading.current_thread().name)
@@ -410,7 +407,8 @@ async def test_training_never_runs_on_the_event_loop(
             lags.append(time.monotonic() - started - 0.005)
 
     with (
-        patch.object(learning_module, "train_sources", spy_train),
+        # Not in Home Assistant's process (its executor is the fallback).
+        patch.object(training_module, "train_sources", side_effect=AssertionError),
         patch.object(learning_module, "read_minute_series", spy_read),
     ):
         probe_task = asyncio.create_task(probe())
@@ -420,8 +418,8 @@ async def test_training_never_runs_on_the_event_loop(
         stop.set()
         await probe_task
 
-    assert training_threads
-    assert loop_thread not in training_threads
+    # The worker process trained the room (and said how long it took).
+    assert training.cpu_seconds > cpu_before
     assert reading_threads
     assert all(name.startswith("DbWorker") for name in reading_threads)
     # The probe ran all along (not a single long stall).
@@ -529,15 +527,14 @@ async def test_nightly_and_hourly_runs(
     old = room.model
 
     calls: list[str] = []
-    real_train = learning_module.train_sources
 
-    def spy(name: str, *args: Any, **kwargs: Any) -> Any:
+    async def spy(process: TrainingProcess, name: str, *args: Any) -> Any:
         calls.append(name)
-        return real_train(name, *args, **kwargs)
+        return await REAL_TRAIN(process, name, *args)
 
     now = dt_util.now()
     night = (now + timedelta(days=1)).replace(hour=3, minute=17, second=0)
-    with patch.object(learning_module, "train_sources", spy):
+    with patch_training(spy):
         async_fire_time_changed(hass, night)
         await hass.async_block_till_done(wait_background_tasks=True)
     assert calls == ["Living room"]
@@ -557,7 +554,7 @@ async def test_nightly_and_hourly_runs(
     calls.clear()
     hass.states.async_set(LUX_ENTITY, "77.0", LUX_ATTRIBUTES)
     await async_wait_recording_done(hass)
-    with patch.object(learning_module, "train_sources", spy):
+    with patch_training(spy):
         async_fire_time_changed(hass, night + timedelta(hours=1, minutes=1))
         await hass.async_block_till_done(wait_background_tasks=True)
         async_fire_time_changed(hass, night + timedelta(days=1))
@@ -586,14 +583,13 @@ async def test_failure_without_a_model_is_an_error(
     now = dt_util.utcnow().timestamp()
     rows = [(now - 3600 * h, f"{h}.0", LUX_ATTRIBUTES) for h in range(120, 0, -1)]
     await async_write_history(hass, LUX_ENTITY, rows)
-    real_train = learning_module.train_sources
 
-    def fail_for_the_room(name: str, *args: Any, **kwargs: Any) -> Any:
+    async def fail_for_the_room(process: TrainingProcess, name: str, *args: Any) -> Any:
         if name == "Living room":
             raise ValueError("bad data")
-        return real_train(name, *args, **kwargs)
+        return await REAL_TRAIN(process, name, *args)
 
-    with patch.object(learning_module, "train_sources", fail_for_the_room):
+    with patch_training(fail_for_the_room):
         await async_setup_integration(hass, mock_config_entry)
     room = mock_config_entry.runtime_data.rooms[ROOM_SUBENTRY_ID]
     assert room.status is ModelStatus.ERROR

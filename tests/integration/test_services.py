@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
-import threading
 from typing import Any
-from unittest.mock import patch
 
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
@@ -13,7 +12,6 @@ from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
-from custom_components.lighting_replay import learning as learning_module
 from custom_components.lighting_replay.const import (
     DOMAIN,
     SERVICE_IMPORT_MODEL,
@@ -25,11 +23,14 @@ from custom_components.lighting_replay.const import (
     ModelStatus,
 )
 from custom_components.lighting_replay.engine.zones import Location
+from custom_components.lighting_replay.training_process import TrainingProcess
 
 from .conftest import (
+    REAL_TRAIN,
     ROOM_SUBENTRY_ID,
     History,
     async_setup_integration,
+    patch_training,
     room_device,
     write_model_file,
 )
@@ -56,13 +57,12 @@ async def test_train_one_room(
     await async_setup_integration(hass, mock_config_entry)
     device = room_device(device_registry, mock_config_entry.entry_id, ROOM_SUBENTRY_ID)
     calls: list[str] = []
-    real_train = learning_module.train_sources
 
-    def spy(room: str, *args: Any, **kwargs: Any) -> Any:
+    async def spy(process: TrainingProcess, room: str, *args: Any) -> Any:
         calls.append(room)
-        return real_train(room, *args, **kwargs)
+        return await REAL_TRAIN(process, room, *args)
 
-    with patch.object(learning_module, "train_sources", spy):
+    with patch_training(spy):
         await hass.services.async_call(
             DOMAIN, SERVICE_TRAIN, {"room": [device.id]}, blocking=True
         )
@@ -138,9 +138,7 @@ async def test_import_model(
     assert room.model.room == "Kitchen"
 
     # A restart keeps the imported model and does not train over it.
-    with patch.object(
-        learning_module, "train_sources", side_effect=AssertionError("trained")
-    ) as train:
+    with patch_training(AssertionError("trained")) as train:
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
     # (Training catches every error: the call itself is what must not happen.)
@@ -170,21 +168,21 @@ async def test_import_during_training_is_kept(
         location,
         {"Living room": trained_model_data},
     )
-    started, release = threading.Event(), threading.Event()
-    real_train = learning_module.train_sources
+    started, release = asyncio.Event(), asyncio.Event()
 
-    def slow_train(*args: Any, **kwargs: Any) -> Any:
+    async def slow_train(process: TrainingProcess, *args: Any) -> Any:
         started.set()
-        assert release.wait(30)
-        return real_train(*args, **kwargs)
+        await release.wait()
+        return await REAL_TRAIN(process, *args)
 
-    with patch.object(learning_module, "train_sources", slow_train):
+    with patch_training(slow_train):
         training = hass.async_create_task(
             hass.services.async_call(
                 DOMAIN, SERVICE_TRAIN, {"room": [device.id]}, blocking=True
             )
         )
-        assert await hass.async_add_executor_job(started.wait, 30)
+        async with asyncio.timeout(30):
+            await started.wait()
         await hass.services.async_call(
             DOMAIN,
             SERVICE_IMPORT_MODEL,
@@ -288,9 +286,7 @@ async def test_admin_actions_refuse_users(
         data = {"room": room_device_id, "path": "models/home.json"}
     room = init_integration.runtime_data.rooms[ROOM_SUBENTRY_ID]
     with (
-        patch.object(
-            learning_module, "train_sources", side_effect=AssertionError("trained")
-        ) as train,
+        patch_training(AssertionError("trained")) as train,
         pytest.raises(Unauthorized),
     ):
         await hass.services.async_call(
