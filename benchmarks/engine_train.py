@@ -183,14 +183,17 @@ def _score(
     location: Location,
     draws: int,
     *,
-    sensor_view: bool = False,
+    as_sensor: bool = False,
 ) -> dict[str, float]:
-    """Return the mean distances of ``draws`` generated sets of the real days."""
+    """Return the mean distances of ``draws`` generated sets of the real days.
+
+    With ``as_sensor`` the generated days are seen as a lux sensor sees them.
+    """
     results = []
     for draw in range(draws):
         rng = np.random.default_rng(draw)
         generated = generate_days(model, sorted(real), location, rng=rng)
-        if sensor_view:
+        if as_sensor:
             generated = sensor_view(generated, location)
         results.append(compare(real, generated))
     return _mean(results)
@@ -275,7 +278,7 @@ def held_out_real(options: TrainingOptions) -> dict[str, dict[str, float]] | Non
             scores["model"].append(_score(real, model, SUNNYVALE, 20))
             scores["timer"].append(compare(real, timer))
             scores["model_sensor_view"].append(
-                _score(real, model, SUNNYVALE, 20, sensor_view=True)
+                _score(real, model, SUNNYVALE, 20, as_sensor=True)
             )
             scores["timer_sensor_view"].append(
                 compare(real, sensor_view(timer, SUNNYVALE))

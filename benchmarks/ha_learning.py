@@ -77,6 +77,7 @@ from custom_components.lighting_replay.engine.series import to_minute_series  # 
 from custom_components.lighting_replay.engine.simulate import simulate_household  # noqa: E402
 from custom_components.lighting_replay.engine.zones import Location  # noqa: E402
 from custom_components.lighting_replay.learning import storage_path  # noqa: E402
+from custom_components.lighting_replay.training_process import TrainingProcess  # noqa: E402
 from scripts.demo.recorder_db import changed_states, write_states  # noqa: E402
 
 #: Rooms of the simulator, repeated with other seeds for more rooms.
@@ -127,6 +128,17 @@ def load_oldest(hass: Any) -> None:
     """Let the recorder read the time of its oldest state again (blocking)."""
     with session_scope(hass=hass, read_only=True) as session:
         get_instance(hass).states_manager.load_from_db(session)
+
+
+def worker_peak_rss_mb(training: TrainingProcess) -> float:
+    """Return the training process's peak resident memory (0 if it ended)."""
+    process = training._process  # noqa: SLF001
+    if process is None or process.returncode is not None:
+        return 0.0
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return 0.0
 
 
 def rss_mb() -> float:
@@ -267,43 +279,45 @@ async def run(
         rss_before = rss_mb()
         probe_task = asyncio.create_task(probe())
         # Split the figure: reading the recorder into the archives, training;
-        # and the CPU time of each (its thread's: the machine's load aside).
+        # and the CPU time of each (the reading thread's; the training
+        # process's own as it reports it: the machine's load aside).
         learning_module = sys.modules["custom_components.lighting_replay.learning"]
         train_seconds: list[float] = []
-        cpu_seconds = {"reading": 0.0, "training": 0.0}
-        real_train = learning_module.train_sources
+        cpu_seconds = {"reading": 0.0}
+        real_train = TrainingProcess.async_train
         real_read = learning_module.read_minute_series
 
-        def timed(part: str, work: Any, *args: Any, **kwargs: Any) -> Any:
+        async def timed_train(process: Any, *args: Any) -> Any:
             began = time.perf_counter()
-            cpu_began = time.thread_time()
             try:
-                return work(*args, **kwargs)
+                return await real_train(process, *args)
             finally:
-                cpu_seconds[part] += time.thread_time() - cpu_began
-                if part == "training":
-                    train_seconds.append(time.perf_counter() - began)
-
-        def timed_train(*args: Any, **kwargs: Any) -> Any:
-            return timed("training", real_train, *args, **kwargs)
+                train_seconds.append(time.perf_counter() - began)
 
         def timed_read(*args: Any, **kwargs: Any) -> Any:
-            return timed("reading", real_read, *args, **kwargs)
+            cpu_began = time.thread_time()
+            try:
+                return real_read(*args, **kwargs)
+            finally:
+                cpu_seconds["reading"] += time.thread_time() - cpu_began
 
         learning_module.read_minute_series = timed_read
-        learning_module.train_sources = timed_train
+        TrainingProcess.async_train = timed_train  # type: ignore[method-assign]
         started = time.perf_counter()
         cpu_started = time.process_time()
         if not await hass.config_entries.async_setup(entry.entry_id):
             raise SystemExit("the integration did not set up")
         await hass.async_block_till_done(wait_background_tasks=True)
         learn_seconds = time.perf_counter() - started
-        learn_cpu_seconds = time.process_time() - cpu_started
+        training = entry.runtime_data.learning.training
+        train_cpu_seconds = training.cpu_seconds
+        worker_peak_mb = worker_peak_rss_mb(training)
+        learn_cpu_seconds = time.process_time() - cpu_started + train_cpu_seconds
         learn_gc_ms = max(gc_pauses, default=0.0) * 1000.0
         learn_gc_count = len(gc_pauses)
         stop.set()
         await probe_task
-        learning_module.train_sources = real_train
+        TrainingProcess.async_train = real_train  # type: ignore[method-assign]
         learning_module.read_minute_series = real_read
         gc.collect()
         rss_kept = rss_mb() - rss_before
@@ -344,7 +358,8 @@ async def run(
             "learn_seconds": learn_seconds,
             "learn_cpu_seconds": learn_cpu_seconds,
             "read_cpu_seconds": cpu_seconds["reading"],
-            "train_cpu_seconds": cpu_seconds["training"],
+            "train_cpu_seconds": train_cpu_seconds,
+            "worker_peak_mb": worker_peak_mb,
             "train_seconds": sum(train_seconds),
             "max_loop_lag_ms": max(lags) * 1000.0,
             "p99_loop_lag_ms": float(np.percentile(lags, 99)) * 1000.0,
@@ -450,7 +465,8 @@ def main() -> None:
                 f"max_loop_lag_ms={figures['max_loop_lag_ms']:.1f} "
                 f"p99_loop_lag_ms={figures['p99_loop_lag_ms']:.1f} "
                 f"rss_kept_mb={figures['rss_kept_mb']:.1f} "
-                f"(of {figures['rss_before_mb']:.0f} MB before) "
+                f"(of {figures['rss_before_mb']:.0f} MB before; the training "
+                f"process's peak {figures['worker_peak_mb']:.0f} MB) "
                 f"full_gc={figures['gc_full']} longest {figures['gc_ms']:.1f} ms "
                 f"idle_lag_ms={figures['idle_lag_ms']:.1f} "
                 f"retrain_seconds={figures['retrain_seconds']:.2f} "

@@ -10,6 +10,7 @@ listing their periods. Rooms left out of replay show no events.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -88,51 +89,52 @@ def _items(
 
 def _events(
     replay: Replay, subentry_ids: list[str], start: datetime, end: datetime
-) -> list[CalendarEvent]:
-    return [_event(replay, item) for item in _items(replay, subentry_ids, start, end)]
+) -> Iterator[CalendarEvent]:
+    """Return the rooms' events in order (made as they are taken)."""
+    return (_event(replay, item) for item in _items(replay, subentry_ids, start, end))
 
 
-def _day_events(replay: Replay, start: datetime, end: datetime) -> list[CalendarEvent]:
+def _day_events(
+    replay: Replay, start: datetime, end: datetime
+) -> Iterator[CalendarEvent]:
     """Return the home's days: one event per day from the first light to the last.
 
     The rooms' own calendars hold each interval; the home's calendar sums a
-    day up (which rooms, when, how bright), so no interval shows twice.
+    day up (which rooms, when, how bright), so no interval shows twice. The
+    events are made as they are taken: the next one alone costs one day's.
     """
     margin = timedelta(days=2)
     days: dict[date, list[_RoomInterval]] = {}
     for item in _items(replay, list(replay.rooms), start - margin, end + margin):
         days.setdefault(item.interval.start.date(), []).append(item)
-    events: list[CalendarEvent] = []
     for day, items in sorted(days.items()):
         first = min(item.interval.start for item in items)
         last = max(item.interval.end for item in items)
-        if not (
-            dt_util.as_utc(first) < dt_util.as_utc(end)
-            and dt_util.as_utc(last) > dt_util.as_utc(start)
-        ):
-            continue
-        rooms = list(
-            dict.fromkeys(replay.rooms[i.subentry_id].config.name for i in items)
-        )
-        lines = [
-            f"{replay.rooms[i.subentry_id].config.name} "
-            f"{i.interval.start:%H:%M} to {i.interval.end:%H:%M}: {_description(replay, i)}"
-            for i in items
-        ]
-        events.append(
-            CalendarEvent(
-                start=first,
-                end=last,
-                summary=", ".join(rooms),
-                description="\n".join(lines),
-                uid=f"{replay.entry.entry_id}-{day.isoformat()}",
-            )
-        )
-    return events
+        if dt_util.as_utc(first) < dt_util.as_utc(end) and dt_util.as_utc(
+            last
+        ) > dt_util.as_utc(start):
+            yield _day_event(replay, day, items)
 
 
-def _current_or_next(events: list[CalendarEvent]) -> CalendarEvent | None:
-    return events[0] if events else None
+def _day_event(replay: Replay, day: date, items: list[_RoomInterval]) -> CalendarEvent:
+    """Return the home's event of a day with these rooms' intervals."""
+    rooms = list(dict.fromkeys(replay.rooms[i.subentry_id].config.name for i in items))
+    lines = [
+        f"{replay.rooms[i.subentry_id].config.name} "
+        f"{i.interval.start:%H:%M} to {i.interval.end:%H:%M}: {_description(replay, i)}"
+        for i in items
+    ]
+    return CalendarEvent(
+        start=min(item.interval.start for item in items),
+        end=max(item.interval.end for item in items),
+        summary=", ".join(rooms),
+        description="\n".join(lines),
+        uid=f"{replay.entry.entry_id}-{day.isoformat()}",
+    )
+
+
+def _current_or_next(events: Iterator[CalendarEvent]) -> CalendarEvent | None:
+    return next(events, None)
 
 
 def _upcoming() -> tuple[datetime, datetime]:
@@ -169,7 +171,7 @@ class HomeReplayCalendar(LightingReplayHomeEntity, CalendarEntity):
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
         """Return the events between two moments."""
-        return _day_events(self.replay, start_date, end_date)
+        return list(_day_events(self.replay, start_date, end_date))
 
 
 class RoomReplayCalendar(LightingReplayRoomScheduleEntity, CalendarEntity):
@@ -186,4 +188,4 @@ class RoomReplayCalendar(LightingReplayRoomScheduleEntity, CalendarEntity):
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
         """Return the events between two moments."""
-        return _events(self.replay, [self.room.subentry_id], start_date, end_date)
+        return list(_events(self.replay, [self.room.subentry_id], start_date, end_date))
