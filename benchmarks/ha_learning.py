@@ -141,6 +141,23 @@ def worker_peak_rss_mb(training: TrainingProcess) -> float:
     return 0.0
 
 
+def thread_cpu_seconds() -> dict[str, float]:
+    """Return this process's CPU seconds per kind of thread (by name)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    kinds: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        kind = name.rstrip("_0123456789") or name
+        kinds[kind] = kinds.get(kind, 0.0) + seconds
+    return kinds
+
+
 def rss_mb() -> float:
     """Return the process's resident memory in MB."""
     with open("/proc/self/statm", encoding="ascii") as file:
@@ -303,6 +320,7 @@ async def run(
 
         learning_module.read_minute_series = timed_read
         TrainingProcess.async_train = timed_train  # type: ignore[method-assign]
+        threads_before = thread_cpu_seconds()
         started = time.perf_counter()
         cpu_started = time.process_time()
         if not await hass.config_entries.async_setup(entry.entry_id):
@@ -312,6 +330,16 @@ async def run(
         training = entry.runtime_data.learning.training
         train_cpu_seconds = training.cpu_seconds
         worker_peak_mb = worker_peak_rss_mb(training)
+        threads_after = thread_cpu_seconds()
+        by_thread = {
+            kind: seconds - threads_before.get(kind, 0.0)
+            for kind, seconds in threads_after.items()
+            if seconds - threads_before.get(kind, 0.0) >= 0.05
+        }
+        print(
+            "CPU seconds while learning, by thread: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in sorted(by_thread.items()))
+        )
         learn_cpu_seconds = time.process_time() - cpu_started + train_cpu_seconds
         learn_gc_ms = max(gc_pauses, default=0.0) * 1000.0
         learn_gc_count = len(gc_pauses)

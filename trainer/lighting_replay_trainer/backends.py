@@ -80,6 +80,7 @@ def _fit_zone_hmmlearn(
         n_states=options.n_states,
         n_restarts=options.n_restarts,
         n_iter=options.n_iter,
+        tol=options.tol * sequences.n_samples,
         seed=options.seed + int(zone),
     )
 
@@ -90,6 +91,7 @@ def fit_hmmlearn(
     n_states: int | Iterable[int],
     n_restarts: int,
     n_iter: int,
+    tol: float,
     seed: int,
 ) -> CategoricalHMM:
     """Fit with hmmlearn's `CategoricalHMM`; return it as the engine's model.
@@ -112,6 +114,7 @@ def fit_hmmlearn(
                 n_components=int(size),
                 n_features=N_SYMBOLS,
                 n_iter=n_iter,
+                tol=tol,
                 random_state=int(restart_seed),
                 implementation="scaling",
             )
