@@ -206,3 +206,31 @@ def test_generated_nights_follow_the_schedule(
         seen = np.isfinite(row)
         assert (seen == night_dark(d, berlin)).all()
         assert set(np.unique(row[seen])) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize(
+    ("location", "night", "off_utc", "last_slot"),
+    [
+        # London in winter time: 21:00 UTC is 21:00 local.
+        (LONDON, date(2016, 3, 10), datetime(2016, 3, 10, 21, tzinfo=UTC), 299),
+        # London in summer time (from 27 March): 21:00 UTC is 22:00 local.
+        (LONDON, date(2016, 4, 10), datetime(2016, 4, 10, 21, tzinfo=UTC), 359),
+        # Sunnyvale (UTC-7 in July): 05:00 UTC is 22:00 of the evening before.
+        (
+            Location(37.37, -122.04, "America/Los_Angeles"),
+            date(2016, 7, 21),
+            datetime(2016, 7, 22, 5, tzinfo=UTC),
+            359,
+        ),
+    ],
+)
+def test_real_nights_are_on_the_local_clock(
+    location: Location, night: date, off_utc: datetime, last_slot: int
+) -> None:
+    """Readings in UTC epoch seconds; the night's slots are the local clock's."""
+    first = datetime.combine(night, time(12), tzinfo=UTC).timestamp()
+    times = first + 60.0 * np.arange(30 * 60)
+    on = (times >= off_utc.timestamp() - 2 * 3600) & (times < off_utc.timestamp())
+    series = reading_series(times, np.where(on, 100.0, 0.0))
+    metrics = night_metrics(real_nights(series, location, 50.0, [night]))
+    assert metrics.bedtime.tolist() == [last_slot]

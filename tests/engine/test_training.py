@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import pytest
@@ -246,3 +246,24 @@ def test_dim_reading_lamp_is_replayed() -> None:
 
     assert lit_share(TrainingOptions(levels_from="all")) == 0.0
     assert lit_share(TrainingOptions()) > 0.4
+
+
+def test_evening_ends_when_the_lamp_goes_off(berlin: Location) -> None:
+    """A learned bedtime is the lamp's, not the trailing mean's a few minutes on.
+
+    Hand-made evenings, a reading a minute: 200 lx from 19:00 until a
+    bedtime 7 minutes later each night, 0 lx otherwise. The 5-minute mean
+    stays above the threshold for a few minutes after the lamp went off (4
+    here); the spans end at the last lit minute itself.
+    """
+    days = 6
+    first_day = date(2024, 11, 4)  # dark from before 17:00, no clock change
+    start = datetime.combine(first_day, time(0), tzinfo=berlin.tzinfo).timestamp()
+    times = start + 60.0 * np.arange(days * 24 * 60)
+    day, wall = np.divmod(np.arange(times.size), 24 * 60)
+    bedtime = 22 * 60 + 7 * day  # the first minute off
+    lux = np.where((wall >= 19 * 60) & (wall < bedtime), 200.0, 0.0)
+    model = train_room("den", times, lux, berlin)
+    assert [last for _, last in model.evenings] == [
+        22 * 60 + 7 * d - 1 for d in range(days)
+    ]

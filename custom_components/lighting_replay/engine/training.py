@@ -165,6 +165,10 @@ class PreparedRoom:
     one value per minute of it; ``sequences`` are the training sequences per
     zone; ``n_valid`` counts the usable minutes, ``days`` is that in days.
     ``lights`` is the lights on the same grid (None for a lux room).
+    ``evenings`` (a lux room's) is ``on_off`` with the minutes where the
+    unsmoothed lux is already dark counted off: the trailing mean lags a
+    lamp switched off by a few minutes (3 on both real houses), and an
+    evening's lit span (``room_evenings``) ends when the lamp did.
     """
 
     series: MinuteSeries
@@ -178,6 +182,7 @@ class PreparedRoom:
     days: float
     kind: str = "lux"
     lights: LightsOnGrid | None = None
+    evenings: npt.NDArray[np.int8] | None = None
 
 
 #: Fits the HMM of one zone: ``(zone, sequences, options) -> CategoricalHMM``.
@@ -293,9 +298,21 @@ def prepare_sources(
             )
         if lux_levels is not None:
             lux_on_off = lamp_on_off(lux_levels, lux_grid, elevation, opts.daylight)
+    # Where the unsmoothed lux is already dark: the trailing mean still
+    # shows a lamp lit for a few minutes after it went off (see ``evenings``).
+    raw_dark = None
+    if kind == "lux" and lux is not None and lux_levels is not None:
+        raw_aligned = lux.start_minute == start and len(lux) == n
+        raw_lux = lux.lux if raw_aligned else on_grid(lux, start, n)
+        raw_dark = lux_levels.on_off(raw_lux) == 0
+        del raw_lux
     lights = None if kind == "lux" else lights_on_grid(masked, start, n)
     del masked, lux
     on_off = combine_on_off(lights, lux_on_off, lux_grid, settle=opts.window)
+    evenings = None
+    if raw_dark is not None:
+        evenings = np.where(raw_dark & (on_off == 1), 0, on_off).astype(np.int8)
+    del raw_dark
 
     if lights is None:
         if lux_levels is None or lux_grid is None:
@@ -329,6 +346,7 @@ def prepare_sources(
         days=days,
         kind=kind,
         lights=lights,
+        evenings=evenings,
     )
 
 
@@ -459,7 +477,7 @@ def room_evenings(
     if prepared.kind != "lux":
         return ()
     return evening_spans(
-        prepared.on_off,
+        prepared.on_off if prepared.evenings is None else prepared.evenings,
         prepared.zones,
         prepared.series.minutes,
         location,
