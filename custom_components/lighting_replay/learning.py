@@ -105,6 +105,10 @@ class TrainingFailed(HomeAssistantError):
     """Training a room failed; the room keeps the model it had."""
 
 
+class _RoomRemoved(Exception):
+    """The room was removed while it waited for its turn to learn."""
+
+
 def days_in(series: MinuteSeries | None) -> float:
     """Return the days of readings in a series (valid minutes / 1440)."""
     return 0.0 if series is None else round(series.n_valid / MINUTES_PER_DAY, 2)
@@ -595,6 +599,8 @@ class Learning:
                 )
                 return
             await self._async_save_model(subentry_id, model, ModelSource.LEARNED)
+        except _RoomRemoved:
+            return
         except NotEnoughData as err:
             _LOGGER.info("Room %s: not enough data yet (%s)", name, err)
             await self._async_not_enough_data(room, err)
@@ -626,6 +632,8 @@ class Learning:
         """
         room = self.rooms[subentry_id]
         async with self._read_lock:
+            if self.rooms.get(subentry_id) is not room:
+                raise _RoomRemoved
             sources = await self.async_update_archive(subentry_id)
             if sources.lux is None and not sources.lights:
                 raise NotEnoughData(0.0, options.min_days)

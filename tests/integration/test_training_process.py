@@ -295,3 +295,37 @@ async def test_the_worker_ends_when_idle_and_with_the_entry(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert second.returncode == 0
+
+
+async def test_a_room_removed_while_waiting_is_not_learned(
+    hass: HomeAssistant, location: Location, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Room 3 is removed while room 1 trains: it is skipped without an error."""
+    entry = await async_rooms_entry(hass, location)
+    await async_setup_integration(hass, entry)
+    trained: list[str] = []
+    room_1_trains, go_on = asyncio.Event(), asyncio.Event()
+
+    async def hold_room_1(process: TrainingProcess, room: str, *args: Any) -> Any:
+        if room == "Room 1":
+            room_1_trains.set()
+            await go_on.wait()
+        trained.append(room)
+        return await REAL_TRAIN(process, room, *args)
+
+    with patch_training(hold_room_1), caplog.at_level(logging.WARNING):
+        training = hass.async_create_task(
+            hass.services.async_call(DOMAIN, SERVICE_TRAIN, {}, blocking=True)
+        )
+        async with asyncio.timeout(30):
+            await room_1_trains.wait()
+        assert hass.config_entries.async_remove_subentry(entry, ROOM_IDS[2])
+        # (Waiting for every task would wait for the training held here.)
+        async with asyncio.timeout(30):
+            while ROOM_IDS[2] in entry.runtime_data.rooms:
+                await asyncio.sleep(0.01)
+        go_on.set()
+        await training
+    assert trained == ["Room 1", "Room 2"]
+    assert ROOM_IDS[2] not in entry.runtime_data.rooms
+    assert "failed" not in caplog.text
