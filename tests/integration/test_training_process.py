@@ -313,7 +313,19 @@ async def test_a_room_removed_while_waiting_is_not_learned(
         trained.append(room)
         return await REAL_TRAIN(process, room, *args)
 
-    with patch_training(hold_room_1), caplog.at_level(logging.WARNING):
+    learning = entry.runtime_data.learning
+    real_remove = learning.async_remove_room
+    removed = asyncio.Event()
+
+    async def remove_room(subentry_id: str) -> None:
+        await real_remove(subentry_id)
+        removed.set()
+
+    with (
+        patch_training(hold_room_1),
+        patch.object(learning, "async_remove_room", remove_room),
+        caplog.at_level(logging.WARNING),
+    ):
         training = hass.async_create_task(
             hass.services.async_call(DOMAIN, SERVICE_TRAIN, {}, blocking=True)
         )
@@ -322,8 +334,8 @@ async def test_a_room_removed_while_waiting_is_not_learned(
         assert hass.config_entries.async_remove_subentry(entry, ROOM_IDS[2])
         # (Waiting for every task would wait for the training held here.)
         async with asyncio.timeout(30):
-            while ROOM_IDS[2] in entry.runtime_data.rooms:
-                await asyncio.sleep(0.01)
+            await removed.wait()
+        assert ROOM_IDS[2] not in entry.runtime_data.rooms
         go_on.set()
         await training
     assert trained == ["Room 1", "Room 2"]
