@@ -558,11 +558,16 @@ class Learning:
         Every room is trained even when one fails; with `raise_errors`, the
         first failure (`TrainingFailed`) is raised once all have ended.
         """
+        trainings = [
+            self.async_train_room(subentry_id, raise_errors=raise_errors)
+            for subentry_id in subentry_ids
+        ]
+        if not trainings:
+            return
         results = await asyncio.gather(
-            *(
-                self.async_train_room(subentry_id, raise_errors=raise_errors)
-                for subentry_id in subentry_ids
-            ),
+            # The training process starts while the first room reads.
+            self.training.async_start(),
+            *trainings,
             return_exceptions=True,
         )
         for result in results:

@@ -4,9 +4,10 @@ Training is CPU work in numpy (a second or two per room-year); in Home
 Assistant's process it would hold the interpreter lock against the event
 loop and the recorder's reading of the next room. `TrainingProcess` runs it
 in the engine's `training_worker` instead: a Python process started with
-the same interpreter, which imports only the engine. It starts when the
-first room is trained and ends when nothing was trained for a while, so it
-costs no memory between learnings.
+the same interpreter, which imports only the engine. It starts when rooms
+are to be trained (`async_start`, while the first reads its history) and
+ends when nothing was trained for a while, so it costs no memory between
+learnings.
 
 Where the worker cannot start or dies, the room is trained in Home
 Assistant's executor as before (a warning says so once); a failure of the
@@ -16,6 +17,8 @@ training itself is the room's, as it would be in the executor.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 import json
 import logging
 import os
@@ -70,6 +73,19 @@ class TrainingProcess:
         #: CPU seconds the worker spent on the rooms it trained.
         self.cpu_seconds = 0.0
 
+    async def async_start(self) -> None:
+        """Start the worker now (while the first room reads its history)."""
+        async with self._turn():
+            if self._unavailable:
+                return
+            try:
+                await self._async_started()
+            except _WorkerLost as err:
+                _LOGGER.warning(
+                    "The rooms are trained in Home Assistant's own process: %s", err
+                )
+                await self._async_stop()
+
     async def async_train(
         self,
         room: str,
@@ -78,24 +94,30 @@ class TrainingProcess:
         options: TrainingOptions,
     ) -> RoomModel:
         """Return the room's model (what `train_sources` returns or raises)."""
+        async with self._turn():
+            if not self._unavailable:
+                try:
+                    return await self._async_train_in_worker(
+                        room, sources, location, options
+                    )
+                except _WorkerLost as err:
+                    _LOGGER.warning(
+                        "Room %s is trained in Home Assistant's own process: %s",
+                        room,
+                        err,
+                    )
+                    await self._async_stop()
+            return await self.hass.async_add_executor_job(
+                train_sources, room, sources, location, options
+            )
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """Use the worker alone; it ends once idle for `IDLE_SECONDS` after."""
         async with self._lock:
             self._cancel_stop()
             try:
-                if not self._unavailable:
-                    try:
-                        return await self._async_train_in_worker(
-                            room, sources, location, options
-                        )
-                    except _WorkerLost as err:
-                        _LOGGER.warning(
-                            "Room %s is trained in Home Assistant's own process: %s",
-                            room,
-                            err,
-                        )
-                        await self._async_stop()
-                return await self.hass.async_add_executor_job(
-                    train_sources, room, sources, location, options
-                )
+                yield
             finally:
                 self._stop_later = async_call_later(
                     self.hass, IDLE_SECONDS, self._async_stop_when_idle
