@@ -96,10 +96,11 @@ class TrainingProcess:
         """Return the room's model (what `train_sources` returns or raises)."""
         async with self._turn():
             if not self._unavailable:
+                request = await self.hass.async_add_executor_job(
+                    encode_request, room, sources, location, options
+                )
                 try:
-                    return await self._async_train_in_worker(
-                        room, sources, location, options
-                    )
+                    return await self._async_train_in_worker(request)
                 except _WorkerLost as err:
                     _LOGGER.warning(
                         "Room %s is trained in Home Assistant's own process: %s",
@@ -123,20 +124,11 @@ class TrainingProcess:
                     self.hass, IDLE_SECONDS, self._async_stop_when_idle
                 )
 
-    async def _async_train_in_worker(
-        self,
-        room: str,
-        sources: RoomSources,
-        location: Location,
-        options: TrainingOptions,
-    ) -> RoomModel:
-        request = await self.hass.async_add_executor_job(
-            encode_request, room, sources, location, options
-        )
+    async def _async_train_in_worker(self, request: bytes) -> RoomModel:
+        """Send a training request to the worker; return its model."""
         try:
             process = await self._async_started()
             await self._async_send(process, request)
-            del request
             answer = await self._async_receive(process)
         except (OSError, asyncio.IncompleteReadError, WorkerError) as err:
             raise _WorkerLost(f"the training process stopped ({err!r})") from err
