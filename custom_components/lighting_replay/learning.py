@@ -2,7 +2,9 @@
 
 `Learning` owns every room's archive and model files and is the only writer
 of `RoomState`. Nothing blocking runs on the event loop: database reads go to
-the recorder's executor, file I/O and training to Home Assistant's executor.
+the recorder's executor, file I/O to Home Assistant's executor, training to
+the training process (`training_process`; its executor where it cannot run),
+the next room reading its history while one trains.
 
 When learning runs:
 - at setup, once Home Assistant has started: rooms without a model of their
