@@ -61,7 +61,7 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
-from homeassistant.core import HomeAssistant, State, split_entity_id
+from homeassistant.core import CoreState, HomeAssistant, State, split_entity_id
 from homeassistant.helpers.recorder import get_instance, session_scope
 import numpy as np
 import numpy.typing as npt
@@ -83,6 +83,17 @@ DRIVER_CURSOR_DIALECTS = frozenset({"sqlite"})
 # sensor reporting many digits has nearly as many states as rows: past this
 # many, its further states are worked out row by row, not kept.
 MAX_KEPT_STATES = 1 << 16
+
+
+class ReadingStopped(Exception):
+    """Home Assistant stops: a read was given up before the recorder closes."""
+
+
+# While Home Assistant is in these states, a read stops at its next page: the
+# recorder closes its connections as it stops, under a cursor still reading.
+_STOPPING = frozenset(
+    {CoreState.stopping, CoreState.final_write, CoreState.not_running}
+)
 
 
 @dataclass(kw_only=True)
@@ -478,6 +489,8 @@ def _read_states(
             .order_by(States.last_updated_ts)
         )
         for page in _pages(session, stmt):
+            if hass.state in _STOPPING:
+                raise ReadingStopped(entity_id)
             # Columns of the page; no Python call per row from here on.
             stamps, states, attribute_ids, own = zip(*page, strict=True)
             del page

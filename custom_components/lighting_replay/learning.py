@@ -78,7 +78,7 @@ from .engine.sources import RoomSources
 from .engine.training import NotEnoughData, TrainingOptions, prepare_sources, train_room
 from .engine.training_worker import TrainingError
 from .engine.zones import MINUTES_PER_DAY, Location
-from .history import StateKind, read_minute_series
+from .history import ReadingStopped, StateKind, read_minute_series
 from .memory import release_freed_memory
 from .repairs import async_clear_not_enough_data, async_report_not_enough_data
 from .storage import (
@@ -439,9 +439,13 @@ class Learning:
         start = oldest
         if series is not None:
             start = max(oldest, dt_util.utc_from_timestamp(series.end_minute * 60))
-        new, report = await get_instance(self.hass).async_add_executor_job(
-            read_minute_series, self.hass, entity_id, start, now, kind
-        )
+        try:
+            new, report = await get_instance(self.hass).async_add_executor_job(
+                read_minute_series, self.hass, entity_id, start, now, kind
+            )
+        except ReadingStopped:
+            _LOGGER.debug("Home Assistant stops: %s is not read now", entity_id)
+            return series
         for unit, count in report.other_units.items():
             if (owner, unit) not in self._warned_units:
                 self._warned_units.add((owner, unit))

@@ -13,7 +13,7 @@ from unittest.mock import patch
 
 from homeassistant.components.recorder import get_instance, history
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
@@ -40,7 +40,7 @@ from custom_components.lighting_replay.const import (
     ModelStatus,
 )
 from custom_components.lighting_replay.engine.model import HomeModel
-from custom_components.lighting_replay.history import read_minute_series
+from custom_components.lighting_replay.history import ReadingStopped, read_minute_series
 from custom_components.lighting_replay.learning import storage_path
 from custom_components.lighting_replay.training_process import TrainingProcess
 
@@ -654,3 +654,40 @@ async def test_not_enough_data_repair_says_what_to_do(
     assert "lux sensor reports" in text
     assert "learn from its lights" in text
     assert "lighting_replay.import_model" in text
+
+
+@pytest.mark.parametrize("history_days", [5])
+async def test_reading_stops_when_home_assistant_stops(
+    hass: HomeAssistant,
+    lux_history: History,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A read gives up at its next page once Home Assistant stops.
+
+    (The recorder closes its connections as it stops; a cursor still
+    reading then would crash the process.) The archive stays as it was.
+    """
+    await async_setup_integration(hass, mock_config_entry)
+    learning = mock_config_entry.runtime_data.learning
+    archive_before = await hass.async_add_executor_job(
+        load_archive, _files(hass)["archive"]
+    )
+    now = dt_util.utcnow()
+    hass.states.async_set(LUX_ENTITY, "42.0", LUX_ATTRIBUTES)
+    await async_wait_recording_done(hass)
+    hass.set_state(CoreState.stopping)
+    try:
+        with pytest.raises(ReadingStopped):
+            await get_instance(hass).async_add_executor_job(
+                read_minute_series, hass, LUX_ENTITY, now - timedelta(days=6), now
+            )
+        await learning.async_update_archive(ROOM_SUBENTRY_ID)
+    finally:
+        hass.set_state(CoreState.running)
+    archive_after = await hass.async_add_executor_job(
+        load_archive, _files(hass)["archive"]
+    )
+    assert archive_after.end_minute == archive_before.end_minute
+    np.testing.assert_array_equal(archive_after.lux, archive_before.lux)
+    assert "failed" not in caplog.text
