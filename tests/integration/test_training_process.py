@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 import io
 import json
 import logging
@@ -34,6 +34,8 @@ from custom_components.lighting_replay.const import (
     ModelStatus,
 )
 from custom_components.lighting_replay.engine.simulate import simulate_rooms
+from custom_components.lighting_replay.engine.sources import RoomSources
+from custom_components.lighting_replay.engine.training import TrainingOptions
 from custom_components.lighting_replay.engine.zones import Location
 from custom_components.lighting_replay.training_process import (
     IDLE_SECONDS,
@@ -127,22 +129,23 @@ async def test_the_next_room_reads_while_one_trains(
 async def test_the_worker_gives_the_model_of_the_executor(
     hass: HomeAssistant, location: Location
 ) -> None:
-    """A room trained in the worker equals the same room trained in-process."""
-    entry = await async_rooms_entry(hass, location)
-    await async_setup_integration(hass, entry)
-    learning = entry.runtime_data.learning
-    assert learning.training.cpu_seconds > 0.0
-    worker_model = entry.runtime_data.rooms[ROOM_IDS[0]].model
-    assert worker_model is not None
-
-    # Without a worker (it cannot start), the executor trains the same.
-    with patch.object(learning.training, "_unavailable", True):
-        await hass.services.async_call(DOMAIN, SERVICE_TRAIN, {}, blocking=True)
-    here = entry.runtime_data.rooms[ROOM_IDS[0]].model
-    assert here is not None
-    assert here is not worker_model
+    """The same sources trained in the worker and in-process: the same model."""
+    room = simulate_rooms(location, date(2025, 1, 6), 10, seed=3)["living_room"]
+    sources = RoomSources(lights=room.light_series())
+    options = TrainingOptions(n_levels=4, n_restarts=1, n_iter=20)
+    process = TrainingProcess(hass)
+    try:
+        in_worker = await process.async_train("Room", sources, location, options)
+        assert process.cpu_seconds > 0.0
+        # Without a worker (it cannot start), the executor trains.
+        with patch.object(process, "_unavailable", True):
+            here = await process.async_train("Room", sources, location, options)
+        assert process._process is not None
+    finally:
+        await process.async_shutdown()
+    assert here is not in_worker
     assert {**here.to_dict(), "trained_at": None} == {
-        **worker_model.to_dict(),
+        **in_worker.to_dict(),
         "trained_at": None,
     }
 
