@@ -249,10 +249,11 @@ class _StateValues(dict[str | None, float]):
     """What each state of one entity with one attributes row is worth.
 
     A state's value is found once (``__missing__``); a page of rows is then
-    looked up and counted without a Python call per row. What a state adds
-    to the report (a text that is no reading, a unit that is not lux) is
-    kept per state and added once per row seen, in `add_to`. Past
-    `MAX_KEPT_STATES` distinct states, rows are worked out one by one.
+    looked up without a Python call per row. What a state adds to the report
+    (a text that is no reading, a unit that is not lux) is kept per state
+    and added once per row seen, in `add_to`. Such a state has no value
+    (NaN), so only rows without a value are counted. Past `MAX_KEPT_STATES`
+    distinct states, rows are worked out one by one.
     """
 
     def __init__(self, value_of: Callable[[str, HistoryReport], float]) -> None:
@@ -270,12 +271,22 @@ class _StateValues(dict[str | None, float]):
             self.reported[state] = counted
         return value
 
-    def of_states(self, states: Sequence[str | None]) -> Iterator[float]:
-        """Return the values of a page of states (and count the rows)."""
-        if len(self) < MAX_KEPT_STATES:
-            self.rows.update(states)
-            return map(self.__getitem__, states)
-        return (self.value_of(state or "", self.not_kept) for state in states)
+    def of_states(self, states: Sequence[str | None]) -> FloatArray:
+        """Return the values of a page of states (and count the reported rows)."""
+        if len(self) >= MAX_KEPT_STATES:
+            return np.fromiter(
+                (self.value_of(state or "", self.not_kept) for state in states),
+                np.float64,
+                len(states),
+            )
+        values = np.fromiter(map(self.__getitem__, states), np.float64, len(states))
+        if self.reported:
+            self.rows.update(
+                state
+                for state in map(states.__getitem__, np.flatnonzero(np.isnan(values)))
+                if state in self.reported
+            )
+        return values
 
     def add_to(self, report: HistoryReport) -> None:
         """Add what the rows seen add to the report."""
@@ -331,16 +342,21 @@ class _RowValues:
         self,
         states: Sequence[str | None],
         attribute_ids: Sequence[int | None],
-    ) -> Iterator[float]:
+    ) -> FloatArray:
         """Return the values of a page of rows, in order."""
         first = attribute_ids[0]
         if attribute_ids.count(first) == len(attribute_ids):
             # The usual page: one attributes row for all of it.
             return self._table(first).of_states(states)
-        return itertools.chain.from_iterable(
-            self._table(attributes_id).of_states((state,))
-            for state, attributes_id in zip(states, attribute_ids, strict=True)
-        )
+        runs: list[FloatArray] = []
+        done = 0
+        for attributes_id, run in itertools.groupby(attribute_ids):
+            size = sum(1 for _ in run)
+            runs.append(
+                self._table(attributes_id).of_states(states[done : done + size])
+            )
+            done += size
+        return np.concatenate(runs)
 
     def add_to(self, report: HistoryReport) -> None:
         """Add what the rows seen add to the report."""
@@ -414,6 +430,11 @@ def _pages(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
         cursor.close()
 
 
+def _append(into: array[float], values: FloatArray) -> None:
+    """Append an array of floats to a growing array, as one copy of its bytes."""
+    into.frombytes(values.view(np.uint8))
+
+
 def _read_states(
     hass: HomeAssistant,
     entity_id: str,
@@ -468,8 +489,9 @@ def _read_states(
             if first is not None:
                 state, attributes_id, own = first
                 times.append(start_s)
-                values.extend(
-                    rows.values((state,), with_legacy((attributes_id,), (own,)))
+                _append(
+                    values,
+                    rows.values((state,), with_legacy((attributes_id,), (own,))),
                 )
         stmt = (
             select(
@@ -494,8 +516,8 @@ def _read_states(
             # Columns of the page; no Python call per row from here on.
             stamps, states, attribute_ids, own = zip(*page, strict=True)
             del page
-            times.extend(stamps)
-            values.extend(rows.values(states, with_legacy(attribute_ids, own)))
+            _append(times, np.fromiter(stamps, np.float64, len(stamps)))
+            _append(values, rows.values(states, with_legacy(attribute_ids, own)))
         report.states += len(times)
         rows.add_to(report)
     return times, values
