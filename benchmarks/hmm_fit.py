@@ -256,6 +256,8 @@ def restarts(x: IntArray, lengths: IntArray) -> tuple[float, float, float, float
             tol=-math.inf,
             n_features=2,
             random_state=SEED,
+            # Every restart to the end, as the three reference fits.
+            keep_best_after=None,
         )
 
     def ref_fit() -> ReferenceHMM:

@@ -313,16 +313,29 @@ def test_block_method_falls_back_when_it_would_underflow(
 
 
 @pytest.mark.parametrize(("shape", "method"), [("day", "runs"), ("noisy", "blocks")])
-def test_restarts_side_by_side_equal_separate_fits(shape: str, method: str) -> None:
+@pytest.mark.parametrize("keep_best_after", [None, 1])
+def test_restarts_side_by_side_equal_separate_fits(
+    shape: str, method: str, keep_best_after: int | None
+) -> None:
     """fit_best's restarts give exactly the models of separate fits.
 
     Long runs take the run method, which runs the restarts side by side;
-    symbols changing every minute or two take the block method.
+    symbols changing every minute or two take the block method. With
+    ``keep_best_after``, the restart leading after that many iterations is
+    the one that goes on: its model is that restart's separate fit.
     """
     x, lengths = _day_like_data(4) if shape == "day" else _noisy_data(4)
     data = hmm._Data(hmm._split(x, lengths), 2)
     assert data.method == method
-    best = fit_best(x, lengths, n_components=3, n_restarts=3, n_iter=30, random_state=8)
+    best = fit_best(
+        x,
+        lengths,
+        n_components=3,
+        n_restarts=3,
+        n_iter=30,
+        random_state=8,
+        keep_best_after=keep_best_after,
+    )
     separate = []
     for seed in np.random.SeedSequence(8).spawn(3):
         model = CategoricalHMM(3, n_iter=30, random_state=np.random.default_rng(seed))
@@ -330,12 +343,38 @@ def test_restarts_side_by_side_equal_separate_fits(shape: str, method: str) -> N
     # The restarts end in different places, so a mix-up would show.
     scores = [m.score(x, lengths) for m in separate]
     assert len({round(v, 6) for v in scores}) == 3
-    twin = separate[int(np.argmax(scores))]
+    if keep_best_after is None:
+        twin = separate[int(np.argmax(scores))]
+    else:
+        leading = [m.monitor_history_[keep_best_after - 1] for m in separate]
+        twin = separate[int(np.argmax(leading))]
+        # On the day-like data the leader after one iteration is not the
+        # restart that would end best: it is the leader that goes on.
+        assert twin is not separate[int(np.argmax(scores))] or shape == "noisy"
     assert best.monitor_history_ == pytest.approx(twin.monitor_history_, rel=1e-9)
     for name in ("startprob_", "transmat_", "emissionprob_"):
         np.testing.assert_allclose(
             getattr(best, name), getattr(twin, name), rtol=1e-9, atol=1e-14
         )
+
+
+def test_restarts_behind_the_leader_stop() -> None:
+    """After ``keep_best_after`` iterations only the leading restart runs on."""
+    x, lengths = _day_like_data(4)
+    data = hmm._Data(hmm._split(x, lengths), 2)
+    models = [
+        CategoricalHMM(
+            3, n_features=2, n_iter=30, tol=-math.inf, random_state=np.random.default_rng(s)
+        )
+        for s in np.random.SeedSequence(8).spawn(3)
+    ]
+    for model in models:
+        hmm._init_parameters(model, 1)
+    hmm._fit_together(models, data, keep_best_after=4)
+    lengths_run = sorted(len(m.monitor_history_) for m in models)
+    assert lengths_run == [4, 4, 30]
+    leader = max(models, key=lambda m: len(m.monitor_history_))
+    assert leader.monitor_history_[3] == max(m.monitor_history_[3] for m in models)
 
 
 def test_block_method_takes_several_models_at_once() -> None:

@@ -45,6 +45,7 @@ per-sequence Python loop):
 * :func:`fit_best` runs its restarts side by side in the run method: one
   set of numpy operations serves all of them. The block method's work is
   in large arrays, where that saves nothing, so it fits them one by one.
+  After a few iterations only the leading restart goes on.
 """
 
 from __future__ import annotations
@@ -1287,12 +1288,19 @@ def _e_steps(models: Sequence[CategoricalHMM], data: _Data) -> list[_Stats]:
     return out
 
 
-def _fit_together(models: Sequence[CategoricalHMM], data: _Data) -> None:
-    """Run EM for models of one size on the same data, each to its own end."""
+def _fit_together(
+    models: Sequence[CategoricalHMM], data: _Data, keep_best_after: int | None = None
+) -> None:
+    """Run EM for models of one size on the same data, each to its own end.
+
+    With ``keep_best_after``, after that many iterations only the model with
+    the highest log-likelihood so far goes on; the others stop there.
+    """
     for m in models:
         m.monitor_history_ = []
         m.converged_ = False
     running = [m for m in models if m.n_iter > 0]
+    iterations = 0
     while running:
         still = []
         for m, stats in zip(running, _e_steps(running, data), strict=True):
@@ -1309,6 +1317,13 @@ def _fit_together(models: Sequence[CategoricalHMM], data: _Data) -> None:
                 m.converged_ = True
             elif len(hist) < m.n_iter:
                 still.append(m)
+        iterations += 1
+        if iterations == keep_best_after and len(models) > 1:
+            leader = max(
+                (m for m in models if m.monitor_history_),
+                key=lambda m: m.monitor_history_[-1],
+            )
+            still = [m for m in still if m is leader]
         running = still
 
 
@@ -1344,6 +1359,14 @@ def _score(model: CategoricalHMM, data: _Data) -> float:
     return float(np.dot(loglik, lay.weights))
 
 
+#: EM iterations after which `fit_best` goes on with its leading restart only.
+#: On the recorded houses the restart leading after ten iterations is the
+#: one that ends best in 22 of 30 fits; in the others it ends a few units of
+#: log-likelihood lower (at most 3.6), and the models are as realistic. A
+#: room trains in 40 % less time (see benchmarks/README.md).
+KEEP_BEST_AFTER = 10
+
+
 def _candidate_sizes(n_components: int | Iterable[int]) -> list[int]:
     if isinstance(n_components, int):
         sizes = [n_components]
@@ -1364,15 +1387,18 @@ def fit_best(
     tol: float = 1e-4,
     n_features: int | None = None,
     random_state: int | np.random.Generator | None = None,
+    keep_best_after: int | None = KEEP_BEST_AFTER,
 ) -> CategoricalHMM:
     """Fit with several seeded restarts; choose the number of states by BIC.
 
     For each candidate number of states, ``n_restarts`` models start from
-    independent random parameters and the one with the highest final
-    log-likelihood is kept; across candidates the lowest BIC wins (ties: the
-    earlier candidate). Restart ``i`` gets the same seed (derived from
-    ``random_state``) whatever the candidates and ``n_restarts`` are, so
-    more restarts never give a worse model.
+    independent random parameters and run side by side for
+    ``keep_best_after`` EM iterations; then only the one with the highest
+    log-likelihood so far goes on to the end (``None``: all of them do).
+    Of them, the one with the highest final log-likelihood is kept; across
+    candidates the lowest BIC wins (ties: the earlier candidate). Restart
+    ``i`` gets the same seed (derived from ``random_state``) whatever the
+    candidates and ``n_restarts`` are.
     """
     if n_restarts < 1:
         raise ValueError(f"n_restarts must be at least 1: {n_restarts}")
@@ -1405,7 +1431,7 @@ def fit_best(
             )
             _init_parameters(model, max_symbol)
             models.append(model)
-        _fit_together(models, data)
+        _fit_together(models, data, keep_best_after)
         scores = [_score(m, data) for m in models]
         pick = int(np.argmax(scores))
         bic = -2.0 * scores[pick] + models[pick].n_parameters() * math.log(
