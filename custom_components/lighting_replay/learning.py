@@ -100,6 +100,9 @@ ARCHIVE_UPDATE_INTERVAL = timedelta(hours=1)
 RETRAIN_AFTER = timedelta(hours=20)
 # Absent days found from every room's lights are reused this long.
 ABSENCE_TTL = timedelta(hours=1)
+# Rooms whose histories are held at once while rooms learn together: one
+# trains, the next is made ready for it, the one after reads.
+ROOMS_HELD = 3
 type Ranges = tuple[tuple[int, int], ...]
 
 
@@ -236,8 +239,13 @@ class Learning:
         self._meta_data: dict[str, Any] = {}
         # One training at a time: the machine may have few cores.
         self._train_lock = asyncio.Lock()
-        # One room reads its history at a time (see `_async_learn`).
+        # One room reads its history at a time, and at most `ROOMS_HELD`
+        # rooms are between their reading and the end of their training
+        # (see `_async_learn`).
         self._read_lock = asyncio.Lock()
+        self._held = asyncio.Semaphore(ROOMS_HELD)
+        # Rooms made ready together work out the absent days once.
+        self._absence_lock = asyncio.Lock()
         self.training = TrainingProcess(hass)
         self._room_locks = {subentry_id: asyncio.Lock() for subentry_id in rooms}
         # Counts the models imported per room: a training that began before
@@ -464,10 +472,9 @@ class Learning:
         return series
 
     async def _async_light_series(
-        self, subentry_id: str, *, update: bool
+        self, subentry_id: str, room: RoomConfig, *, update: bool
     ) -> dict[str, MinuteSeries]:
         """Return the archives of a room's lights (brought up to date first)."""
-        room = self.rooms[subentry_id].config
         out: dict[str, MinuteSeries] = {}
         for light in room.lights:
             path = self.files.light_archive_path(subentry_id, light)
@@ -539,7 +546,7 @@ class Learning:
                 series = await self._async_read_archive(subentry_id)
             self._note_archive(subentry_id, series)
             lights = (
-                await self._async_light_series(subentry_id, update=True)
+                await self._async_light_series(subentry_id, config, update=True)
                 if config.learn_from.uses_lights
                 else {}
             )
@@ -637,15 +644,16 @@ class Learning:
         """Update the archives and train on them; `NotEnoughData` if empty.
 
         Rooms trained together overlap: while one trains (in the training
-        process), the next reads its history. The next room holds the
-        reading turn until the training turn is its own, so no more than
-        two rooms' archives are in memory at once.
+        process) and the next is made ready for it, the one after reads its
+        history, so the recorder's executor never waits for the training.
+        No more than `ROOMS_HELD` rooms' histories are in memory at once.
         """
         room = self.rooms[subentry_id]
-        async with self._read_lock:
-            if self.rooms.get(subentry_id) is not room:
-                raise _RoomRemoved
-            sources = await self.async_update_archive(subentry_id)
+        async with self._held:
+            async with self._read_lock:
+                if self.rooms.get(subentry_id) is not room:
+                    raise _RoomRemoved
+                sources = await self.async_update_archive(subentry_id)
             if sources.lux is None and not sources.lights:
                 raise NotEnoughData(0.0, options.min_days)
             excluded = await self.async_excluded()
@@ -653,15 +661,16 @@ class Learning:
                 excluded
             )
             del sources
-            await self._train_lock.acquire()
-        try:
-            return await self.training.async_train(
-                room.config.name, learned, self.location, options
-            )
-        finally:
-            self._train_lock.release()
-            del learned
-            await self.hass.async_add_executor_job(release_freed_memory)
+            try:
+                async with self._train_lock:
+                    if self.rooms.get(subentry_id) is not room:
+                        raise _RoomRemoved
+                    return await self.training.async_train(
+                        room.config.name, learned, self.location, options
+                    )
+            finally:
+                del learned
+                await self.hass.async_add_executor_job(release_freed_memory)
 
     async def _async_for_training(
         self, sources: RoomSources, options: TrainingOptions
@@ -684,12 +693,18 @@ class Learning:
         if self.settings.presence is not None:
             presence = await self.async_update_presence()
             return replay + away_ranges(presence)
-        now = dt_util.utcnow()
-        if self._absence is not None and now - self._absence[0] < ABSENCE_TTL:
+        async with self._absence_lock:
+            now = dt_util.utcnow()
+            if self._absence is None or now - self._absence[0] >= ABSENCE_TTL:
+                self._absence = (now, await self._async_absent_days(replay))
             return replay + self._absence[1]
+
+    async def _async_absent_days(self, replay: Ranges) -> Ranges:
+        """Return the days no room had a light on (nobody home)."""
         options = self.training_options
         rooms: list[RoomSources] = []
-        for subentry_id, room in self.rooms.items():
+        # (A copy: rooms may be removed while their archives are read.)
+        for subentry_id, room in list(self.rooms.items()):
             config = room.config
             lux = (
                 await self._async_read_file(
@@ -699,7 +714,7 @@ class Learning:
                 else None
             )
             lights = (
-                await self._async_light_series(subentry_id, update=False)
+                await self._async_light_series(subentry_id, config, update=False)
                 if config.learn_from.uses_lights
                 else {}
             )
@@ -718,8 +733,7 @@ class Learning:
                 " (nobody home)",
                 len(absent),
             )
-        self._absence = (now, absent)
-        return replay + absent
+        return absent
 
     async def _async_save_model(
         self, subentry_id: str, model: RoomModel, source: ModelSource

@@ -84,7 +84,9 @@ async def async_prepared_minutes(
 ) -> int:
     """Return the minutes a room's light archives give, nothing excluded."""
     learning = entry.runtime_data.learning
-    lights = await learning._async_light_series(subentry_id, update=False)
+    lights = await learning._async_light_series(
+        subentry_id, learning.rooms[subentry_id].config, update=False
+    )
     prepared = await hass.async_add_executor_job(
         prepare_sources,
         RoomSources(lights=lights),

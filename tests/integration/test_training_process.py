@@ -37,6 +37,7 @@ from custom_components.lighting_replay.engine.simulate import simulate_rooms
 from custom_components.lighting_replay.engine.sources import RoomSources
 from custom_components.lighting_replay.engine.training import TrainingOptions
 from custom_components.lighting_replay.engine.zones import Location
+from custom_components.lighting_replay.learning import ROOMS_HELD
 from custom_components.lighting_replay.training_process import (
     IDLE_SECONDS,
     TrainingProcess,
@@ -52,13 +53,13 @@ from .conftest import (
 
 ROOMS = {
     f"01JTRAINPROCESSROOM0000000{n}": (f"Room {n}", f"light.room_{n}")
-    for n in (1, 2, 3)
+    for n in (1, 2, 3, 4)
 }
 ROOM_IDS = list(ROOMS)
 
 
 async def async_rooms_entry(hass: HomeAssistant, location: Location) -> MockConfigEntry:
-    """Return a home of three rooms, each learning from a light with history."""
+    """Return a home of four rooms, each learning from a light with history."""
     end_s = dt_util.utcnow().timestamp() - 120
     start = dt_util.utc_from_timestamp(end_s).astimezone(location.tzinfo).date()
     room = simulate_rooms(location, start - timedelta(days=6), 7, seed=3)["living_room"]
@@ -82,32 +83,33 @@ def assert_trained(entry: MockConfigEntry) -> None:
         assert room.model is not None
 
 
-async def test_the_next_room_reads_while_one_trains(
+async def test_the_next_rooms_read_while_one_trains(
     hass: HomeAssistant, location: Location
 ) -> None:
-    """Room 2 reads its history while room 1 trains; room 3 waits its turn.
+    """Rooms 2 and 3 read their history while room 1 trains; room 4 waits.
 
-    Room 1's training begins only once room 2's reading has begun (it fails
-    if that never happens); room 3 must not read before room 1 has trained,
-    so that at most two rooms' histories are held at once.
+    Room 1's training ends only once room 3's reading has begun (it fails
+    if that never happens); room 4 must not read before room 1 has trained,
+    so that at most `ROOMS_HELD` rooms' histories are held at once.
     """
+    assert ROOMS_HELD == 3
     entry = await async_rooms_entry(hass, location)
     read_began: dict[str, float] = {}
     trained: dict[str, tuple[float, float]] = {}
-    room_2_reads = asyncio.Event()
+    room_3_reads = asyncio.Event()
     real_read = learning_module.read_minute_series
 
     def spy_read(hass_: HomeAssistant, entity_id: str, *args: Any) -> Any:
         read_began.setdefault(entity_id, time.monotonic())
-        if entity_id == "light.room_2":
-            hass.loop.call_soon_threadsafe(room_2_reads.set)
+        if entity_id == "light.room_3":
+            hass.loop.call_soon_threadsafe(room_3_reads.set)
         return real_read(hass_, entity_id, *args)
 
     async def spy_train(process: TrainingProcess, room: str, *args: Any) -> Any:
         began = time.monotonic()
         if room == "Room 1":
             async with asyncio.timeout(30):
-                await room_2_reads.wait()
+                await room_3_reads.wait()
         try:
             return await REAL_TRAIN(process, room, *args)
         finally:
@@ -119,9 +121,9 @@ async def test_the_next_room_reads_while_one_trains(
     ):
         await async_setup_integration(hass, entry)
     assert_trained(entry)
-    assert list(trained) == ["Room 1", "Room 2", "Room 3"]
-    assert read_began["light.room_2"] < trained["Room 1"][1]
-    assert read_began["light.room_3"] >= trained["Room 1"][1]
+    assert list(trained) == ["Room 1", "Room 2", "Room 3", "Room 4"]
+    assert read_began["light.room_3"] < trained["Room 1"][1]
+    assert read_began["light.room_4"] >= trained["Room 1"][1]
     # The worker trained them, not Home Assistant's executor.
     assert entry.runtime_data.learning.training.cpu_seconds > 0.0
 
@@ -201,9 +203,9 @@ async def test_a_worker_lost_while_training_is_replaced(
     assert_trained(entry)
     assert "Room 1 is trained in Home Assistant's own process" in caplog.text
     assert "Room 2 is trained" not in caplog.text
-    # Rooms 2 and 3 went to one new worker.
-    assert len(pids) == 3
-    assert pids[1] == pids[2] != pids[0]
+    # Rooms 2 to 4 went to one new worker.
+    assert len(pids) == 4
+    assert pids[1] == pids[2] == pids[3] != pids[0]
 
 
 async def test_a_failure_inside_the_worker_is_the_rooms_error(
@@ -264,11 +266,11 @@ async def test_the_train_action_trains_every_room_when_one_fails(
         pytest.raises(Exception, match="Training room Room 1 failed: boom"),
     ):
         await hass.services.async_call(DOMAIN, SERVICE_TRAIN, {}, blocking=True)
-    assert trained == ["Room 2", "Room 3"]
+    assert trained == ["Room 2", "Room 3", "Room 4"]
     rooms = entry.runtime_data.rooms
     assert rooms[ROOM_IDS[0]].model is before[ROOM_IDS[0]]
-    assert rooms[ROOM_IDS[1]].model is not before[ROOM_IDS[1]]
-    assert rooms[ROOM_IDS[2]].model is not before[ROOM_IDS[2]]
+    for subentry_id in ROOM_IDS[1:]:
+        assert rooms[subentry_id].model is not before[subentry_id]
 
 
 async def test_the_worker_ends_when_idle_and_with_the_entry(
@@ -303,7 +305,11 @@ async def test_the_worker_ends_when_idle_and_with_the_entry(
 async def test_a_room_removed_while_waiting_is_not_learned(
     hass: HomeAssistant, location: Location, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Room 3 is removed while room 1 trains: it is skipped without an error."""
+    """Rooms 3 and 4 are removed while room 1 trains: they are skipped.
+
+    Room 4 waits for its turn to read; room 3 is read (or reading) and
+    waits for its turn to train. Neither trains, and nothing fails.
+    """
     entry = await async_rooms_entry(hass, location)
     await async_setup_integration(hass, entry)
     trained: list[str] = []
@@ -318,11 +324,11 @@ async def test_a_room_removed_while_waiting_is_not_learned(
 
     learning = entry.runtime_data.learning
     real_remove = learning.async_remove_room
-    removed = asyncio.Event()
+    removed: list[str] = []
 
     async def remove_room(subentry_id: str) -> None:
         await real_remove(subentry_id)
-        removed.set()
+        removed.append(subentry_id)
 
     with (
         patch_training(hold_room_1),
@@ -334,13 +340,15 @@ async def test_a_room_removed_while_waiting_is_not_learned(
         )
         async with asyncio.timeout(30):
             await room_1_trains.wait()
-        assert hass.config_entries.async_remove_subentry(entry, ROOM_IDS[2])
+        for subentry_id in ROOM_IDS[3], ROOM_IDS[2]:
+            assert hass.config_entries.async_remove_subentry(entry, subentry_id)
         # (Waiting for every task would wait for the training held here.)
         async with asyncio.timeout(30):
-            await removed.wait()
-        assert ROOM_IDS[2] not in entry.runtime_data.rooms
+            while len(removed) < 2:
+                await asyncio.sleep(0.01)
+        assert not set(ROOM_IDS[2:]) & set(entry.runtime_data.rooms)
         go_on.set()
         await training
     assert trained == ["Room 1", "Room 2"]
-    assert ROOM_IDS[2] not in entry.runtime_data.rooms
+    assert not set(ROOM_IDS[2:]) & set(entry.runtime_data.rooms)
     assert "failed" not in caplog.text
