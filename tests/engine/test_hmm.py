@@ -364,7 +364,11 @@ def test_restarts_behind_the_leader_stop() -> None:
     data = hmm._Data(hmm._split(x, lengths), 2)
     models = [
         CategoricalHMM(
-            3, n_features=2, n_iter=30, tol=-math.inf, random_state=np.random.default_rng(s)
+            3,
+            n_features=2,
+            n_iter=30,
+            tol=-math.inf,
+            random_state=np.random.default_rng(s),
         )
         for s in np.random.SeedSequence(8).spawn(3)
     ]

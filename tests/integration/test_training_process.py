@@ -325,10 +325,13 @@ async def test_a_room_removed_while_waiting_is_not_learned(
     learning = entry.runtime_data.learning
     real_remove = learning.async_remove_room
     removed: list[str] = []
+    both_removed = asyncio.Event()
 
     async def remove_room(subentry_id: str) -> None:
         await real_remove(subentry_id)
         removed.append(subentry_id)
+        if len(removed) == 2:
+            both_removed.set()
 
     with (
         patch_training(hold_room_1),
@@ -344,8 +347,7 @@ async def test_a_room_removed_while_waiting_is_not_learned(
             assert hass.config_entries.async_remove_subentry(entry, subentry_id)
         # (Waiting for every task would wait for the training held here.)
         async with asyncio.timeout(30):
-            while len(removed) < 2:
-                await asyncio.sleep(0.01)
+            await both_removed.wait()
         assert not set(ROOM_IDS[2:]) & set(entry.runtime_data.rooms)
         go_on.set()
         await training
