@@ -24,9 +24,9 @@ own executor (`recorder.get_instance(hass).async_add_executor_job`).
 It reads the recorder's `states` table through the recorder's own session,
 the same rows Home Assistant's `state_changes_during_period` returns (the
 state in force at the start, then each change of state), but as plain
-(time, state, attributes id) rows streamed a page at a time: no state object,
-no datetime and no attribute dictionary per row. Each distinct attributes row
-is decoded once. A year of a lux sensor is about half a million rows; made
+(time, state, where the attributes are) rows streamed a page at a time: no
+state object, no datetime and no attribute dictionary per row. Each distinct
+attributes row is decoded once. A year of a lux sensor is about half a million rows; made
 into state objects they cost seconds, and the objects that outlived a young
 collection were promoted into the oldest generation until a full collection
 ran, which stops every thread, the event loop too, for 100 ms and more. The
@@ -65,13 +65,17 @@ from homeassistant.core import CoreState, HomeAssistant, State, split_entity_id
 from homeassistant.helpers.recorder import get_instance, session_scope
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, case, select
+from sqlalchemy import ColumnElement, Select, case, select
 from sqlalchemy.orm import Session
 
 from .const import LUX_UNITS, MAX_HOLD
 from .engine.series import MinuteSeries, to_minute_series
 
 type FloatArray = npt.NDArray[np.float64]
+#: Where a row's attributes are: the id of a shared attributes row, the
+#: attributes kept in the row itself (rows older than the shared table), or
+#: none.
+type AttributesKey = int | str | None
 
 # Rows fetched from the database at a time. Fetching a page holds the
 # interpreter (the driver makes the page's rows in one go), and the rows of
@@ -302,9 +306,9 @@ class _StateValues(dict[str | None, float]):
 
 
 class _RowValues:
-    """Turns pages of (state, attributes id) rows of one entity into values.
+    """Turns pages of (state, `AttributesKey`) rows of one entity into values.
 
-    The attributes of an id are decoded once, and what a state with them is
+    The attributes of a key are decoded once, and what a state with them is
     worth is found once (`_StateValues`): a year of a lux sensor is half a
     million rows but a few thousand distinct states.
     """
@@ -313,48 +317,44 @@ class _RowValues:
         self,
         kind: StateKind,
         entity_id: str,
-        attributes_of: Callable[[int | None], Mapping[str, Any]],
+        attributes_of: Callable[[AttributesKey], Mapping[str, Any]],
     ) -> None:
         self.kind = kind
         self.entity_id = entity_id
         self.attributes_of = attributes_of
-        self.tables: dict[int | None, _StateValues] = {}
+        self.tables: dict[AttributesKey, _StateValues] = {}
 
-    def _table(self, attributes_id: int | None) -> _StateValues:
-        if (table := self.tables.get(attributes_id)) is None:
-            table = self.tables[attributes_id] = _StateValues(
-                self._value_function(attributes_id)
-            )
+    def _table(self, key: AttributesKey) -> _StateValues:
+        if (table := self.tables.get(key)) is None:
+            table = self.tables[key] = _StateValues(self._value_function(key))
         return table
 
     def _value_function(
-        self, attributes_id: int | None
+        self, key: AttributesKey
     ) -> Callable[[str, HistoryReport], float]:
         if self.kind is StateKind.LUX:
-            factor = lux_factor(self.attributes_of(attributes_id))
+            factor = lux_factor(self.attributes_of(key))
             return partial(_lux_value_with, factor)
         if self.kind is StateKind.LIGHT:
-            attributes = self.attributes_of(attributes_id)
+            attributes = self.attributes_of(key)
             return partial(_light_value_with, attributes)
         return partial(_presence_value_of, self.entity_id)
 
     def values(
         self,
         states: Sequence[str | None],
-        attribute_ids: Sequence[int | None],
+        keys: Sequence[AttributesKey],
     ) -> FloatArray:
         """Return the values of a page of rows, in order."""
-        first = attribute_ids[0]
-        if attribute_ids.count(first) == len(attribute_ids):
-            # The usual page: one attributes row for all of it.
+        first = keys[0]
+        if keys.count(first) == len(keys):
+            # The usual page: the same attributes for all of it.
             return self._table(first).of_states(states)
         runs: list[FloatArray] = []
         done = 0
-        for attributes_id, run in itertools.groupby(attribute_ids):
+        for key, run in itertools.groupby(keys):
             size = sum(1 for _ in run)
-            runs.append(
-                self._table(attributes_id).of_states(states[done : done + size])
-            )
+            runs.append(self._table(key).of_states(states[done : done + size]))
             done += size
         return np.concatenate(runs)
 
@@ -379,29 +379,54 @@ def _presence_value_of(entity_id: str, state: str, report: HistoryReport) -> flo
 
 
 def _attributes_reader(
-    session: Session, legacy: dict[int, str | None]
-) -> Callable[[int | None], Mapping[str, Any]]:
-    """Return a function from an attributes id to the attributes (decoded once).
+    session: Session,
+) -> Callable[[AttributesKey], Mapping[str, Any]]:
+    """Return a function from where attributes are to the attributes.
 
-    Rows older than the shared attributes table keep theirs in the row
-    (`legacy`, by a negative id of their own).
+    Each distinct attributes text is decoded once.
     """
     cache: dict[str, dict[str, Any]] = {}
 
-    def attributes_of(attributes_id: int | None) -> Mapping[str, Any]:
-        if attributes_id is None:
+    def attributes_of(key: AttributesKey) -> Mapping[str, Any]:
+        if key is None:
             return {}
-        if attributes_id < 0:
-            source = legacy.get(attributes_id)
+        if isinstance(key, str):
+            source: str | None = key
         else:
             source = session.execute(
                 select(StateAttributes.shared_attrs).where(
-                    StateAttributes.attributes_id == attributes_id
+                    StateAttributes.attributes_id == key
                 )
             ).scalar()
         return decode_attributes_from_source(source, cache)
 
     return attributes_of
+
+
+def _key_columns(dialect: str) -> tuple[ColumnElement[Any], ...]:
+    """Return the columns that say where a row's attributes are.
+
+    SQLite gives one (`AttributesKey`): the shared row's id, or else the
+    attributes kept in the row. Other databases do not mix a number and a
+    text in one column: they give both, and `_keys` makes the keys.
+    """
+    own = case((States.attributes_id.is_(None), States.attributes))
+    if dialect in DRIVER_CURSOR_DIALECTS:
+        return (
+            case(
+                (States.attributes_id.is_(None), States.attributes),
+                else_=States.attributes_id,
+            ),
+        )
+    return (States.attributes_id, own)
+
+
+def _keys(columns: Sequence[Sequence[Any]]) -> Sequence[AttributesKey]:
+    """Return the rows' `AttributesKey`s from the columns of `_key_columns`."""
+    if len(columns) == 1:
+        return columns[0]
+    ids, own = columns
+    return [own if key is None else key for key, own in zip(ids, own, strict=True)]
 
 
 def _pages(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
@@ -458,49 +483,23 @@ def _read_states(
         metadata_id = instance.states_meta_manager.get(entity_id, session, False)
         if metadata_id is None:
             return times, values
-        legacy: dict[int, str | None] = {}
-        legacy_ids: dict[str, int] = {}
-
-        def with_legacy(
-            attribute_ids: Sequence[int | None], own: Sequence[str | None]
-        ) -> Sequence[int | None]:
-            """Give rows that keep their attributes in the row an id of their own."""
-            if not any(own):
-                return attribute_ids
-            ids: list[int | None] = []
-            for attributes_id, source in zip(attribute_ids, own, strict=True):
-                if attributes_id is None and source:
-                    if (attributes_id := legacy_ids.get(source)) is None:
-                        attributes_id = legacy_ids[source] = -1 - len(legacy)
-                        legacy[attributes_id] = source
-                ids.append(attributes_id)
-            return ids
-
-        rows = _RowValues(kind, entity_id, _attributes_reader(session, legacy))
+        key_columns = _key_columns(session.connection().dialect.name)
+        rows = _RowValues(kind, entity_id, _attributes_reader(session))
         oldest_s = instance.states_manager.oldest_ts
         if oldest_s is not None and oldest_s < start_s:
             first = session.execute(
-                select(States.state, States.attributes_id, States.attributes)
+                select(States.state, *key_columns)
                 .where(States.metadata_id == metadata_id)
                 .where(States.last_updated_ts < start_s)
                 .order_by(States.last_updated_ts.desc())
                 .limit(1)
             ).first()
             if first is not None:
-                state, attributes_id, own = first
+                state, *where = first
                 times.append(start_s)
-                _append(
-                    values,
-                    rows.values((state,), with_legacy((attributes_id,), (own,))),
-                )
+                _append(values, rows.values((state,), _keys([(key,) for key in where])))
         stmt = (
-            select(
-                States.last_updated_ts,
-                States.state,
-                States.attributes_id,
-                # Attributes kept in the row itself (before the shared table).
-                case((States.attributes_id.is_(None), States.attributes)),
-            )
+            select(States.last_updated_ts, States.state, *key_columns)
             .where(States.metadata_id == metadata_id)
             .where(
                 (States.last_changed_ts == States.last_updated_ts)
@@ -514,10 +513,10 @@ def _read_states(
             if hass.state in _STOPPING:
                 raise ReadingStopped(entity_id)
             # Columns of the page; no Python call per row from here on.
-            stamps, states, attribute_ids, own = zip(*page, strict=True)
+            stamps, states, *where = zip(*page, strict=True)
             del page
             _append(times, np.fromiter(stamps, np.float64, len(stamps)))
-            _append(values, rows.values(states, with_legacy(attribute_ids, own)))
+            _append(values, rows.values(states, _keys(where)))
         report.states += len(times)
         rows.add_to(report)
     return times, values
