@@ -66,7 +66,7 @@ from homeassistant.helpers.recorder import get_instance, session_scope
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import ColumnElement, Select, case, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .const import LUX_UNITS, MAX_HOLD
 from .engine.series import MinuteSeries, to_minute_series
@@ -403,7 +403,9 @@ def _attributes_reader(
     return attributes_of
 
 
-def _key_columns(dialect: str) -> tuple[ColumnElement[Any], ...]:
+def _key_columns(
+    dialect: str,
+) -> tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]:
     """Return the columns that say where a row's attributes are.
 
     SQLite gives one (`AttributesKey`): the shared row's id, or else the
