@@ -324,6 +324,19 @@ async def test_reader_matches_history_api_on_old_rows(
         assert_same(new, old)
 
 
+class _StoppedClock:
+    """Home Assistant's `dt_util` with `utcnow` held at one time."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(dt_util, name)
+
+    def utcnow(self) -> datetime:
+        return self._now
+
+
 def _model_without_time(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text())
     for room in data.get("rooms", {}).values():
@@ -337,7 +350,11 @@ async def test_archives_and_models_identical(
     location: Location,
     lux_sensor: er.RegistryEntry,
 ) -> None:
-    """A room of lux, a dimmable lamp and a plug: the same files from both readers."""
+    """A room of lux, a dimmable lamp and a plug: the same files from both readers.
+
+    Both learn up to the same time: a light's last state holds until the
+    minute its room learns, which would move if a minute began between them.
+    """
     lamp = entity_registry.async_get_or_create(
         "light", "hue", "floor_lamp", suggested_object_id="living_room_floor_lamp"
     )
@@ -377,9 +394,10 @@ async def test_archives_and_models_identical(
         assert not await hass.async_add_executor_job(folder.exists)
         return learned
 
-    new_files = await learn()
-    with patch.object(learning_module, "read_minute_series", read_with_history_api):
-        old_files = await learn()
+    with patch.object(learning_module, "dt_util", _StoppedClock(dt_util.utcnow())):
+        new_files = await learn()
+        with patch.object(learning_module, "read_minute_series", read_with_history_api):
+            old_files = await learn()
     assert len([name for name in new_files if name.endswith(".archive")]) == 3
     assert f"{ROOM_SUBENTRY_ID}.model.json" in new_files
     assert new_files.keys() == old_files.keys()
