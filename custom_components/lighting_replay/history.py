@@ -22,12 +22,15 @@ What a state is worth depends on the entity (`StateKind`):
 own executor (`recorder.get_instance(hass).async_add_executor_job`).
 
 It reads the recorder's `states` table through the recorder's own session,
-the same rows Home Assistant's `state_changes_during_period` returns (the
-state in force at the start, then each change of state), but as plain
+the same rows Home Assistant's history API returns (the state in force at
+the start, then every row where the value depends on the attributes, as
+`get_significant_states` without `significant_changes_only` does, or each
+change of state, as `state_changes_during_period` does), but as plain
 (time, state, where the attributes are) rows streamed a page at a time: no
 state object, no datetime and no attribute dictionary per row. Each distinct
-attributes row is decoded once. A year of a lux sensor is about half a million rows; made
-into state objects they cost seconds, and the objects that outlived a young
+attributes row is decoded once. A year of a lux sensor is about half a
+million rows; made into state objects they cost seconds, and the objects
+that outlived a young
 collection were promoted into the oldest generation until a full collection
 ran, which stops every thread, the event loop too, for 100 ms and more. The
 rows here are consumed as they arrive and leave nothing tracked behind (the
@@ -474,7 +477,9 @@ def _read_states(
 
     The first is the state in force at `start` (its time `start`), as the
     history API gives it when the recorder holds anything that old; then
-    each change of state (not of attributes alone), in order.
+    each row in order. Where the value depends on the attributes (a light's
+    brightness, a sensor's unit), that is every row, a light dimmed while on
+    too; otherwise each change of state (not of attributes alone).
     """
     times = array("d")
     values = array("d")
@@ -503,14 +508,16 @@ def _read_states(
         stmt = (
             select(States.last_updated_ts, States.state, *key_columns)
             .where(States.metadata_id == metadata_id)
-            .where(
-                (States.last_changed_ts == States.last_updated_ts)
-                | States.last_changed_ts.is_(None)
-            )
             .where(States.last_updated_ts > start_s)
             .where(States.last_updated_ts < end_s)
             .order_by(States.last_updated_ts)
         )
+        if not kind.needs_attributes:
+            # Its value is the state's alone: changes of attributes add nothing.
+            stmt = stmt.where(
+                (States.last_changed_ts == States.last_updated_ts)
+                | States.last_changed_ts.is_(None)
+            )
         for page in _pages(session, stmt):
             if hass.state in _STOPPING:
                 raise ReadingStopped(entity_id)

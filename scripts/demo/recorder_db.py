@@ -109,11 +109,17 @@ def insert_states(
 ) -> None:
     """Insert one entity's (time, state, attributes) rows as the recorder does.
 
-    Each distinct set of attributes is stored once and shared by its rows.
+    Each distinct set of attributes is stored once and shared by its rows. A
+    row with the state of the row before it changed attributes only (a light
+    dimmed while on): it keeps the time its state last changed.
     """
     shared: dict[str, int] = {}
     mappings = []
+    previous: str | None = None
+    changed_s: float | None = None
     for time_s, state, attributes in rows:
+        if state != previous or changed_s is None:
+            previous, changed_s = state, time_s
         text = json.dumps(attributes, sort_keys=True, separators=(",", ":"))
         if text not in shared:
             row = StateAttributes(
@@ -129,7 +135,7 @@ def insert_states(
                 "state": state,
                 "last_updated_ts": time_s,
                 # None means "same as last_updated", as the recorder writes it.
-                "last_changed_ts": None,
+                "last_changed_ts": None if changed_s == time_s else changed_s,
                 "last_reported_ts": None,
                 "attributes_id": shared[text],
                 "origin_idx": 0,

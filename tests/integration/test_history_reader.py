@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.components.light import ATTR_BRIGHTNESS
 from homeassistant.components.recorder import get_instance, history as ha_history
 from homeassistant.components.recorder.db_schema import StateAttributes, States
 from homeassistant.components.recorder.util import session_scope
@@ -27,6 +28,9 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import numpy as np
 import pytest
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 from sqlalchemy import select, update
 
 from custom_components.lighting_replay import (
@@ -68,6 +72,20 @@ FLOOR_LAMP = "light.living_room_floor_lamp"
 PLUG = "switch.living_room_plug"
 PERSON = "person.someone"
 OLD_PAGE_ROWS = 1000
+
+
+def _all_states(
+    hass: HomeAssistant, entity_id: str, start: datetime, end: datetime
+) -> Iterator[State]:
+    """Yield every recorded state of an entity, changes of attributes alone too."""
+    yield from ha_history.get_significant_states(
+        hass,
+        start,
+        end,
+        [entity_id],
+        include_start_time_state=True,
+        significant_changes_only=False,
+    ).get(entity_id, [])
 
 
 def _old_state_changes(
@@ -116,11 +134,14 @@ def read_with_history_api(
     end_s = end.timestamp()
     state_times = array("d")
     state_values = array("d")
-    for state in _old_state_changes(
-        hass, entity_id, start, end, attributes=kind is not StateKind.PRESENCE
-    ):
+    if kind.needs_attributes:
+        # Every row: a change of attributes alone changes the value too.
+        states: Iterator[State] = _all_states(hass, entity_id, start, end)
+    else:
+        states = _old_state_changes(hass, entity_id, start, end, attributes=False)
+    for state in states:
         report.states += 1
-        state_times.append(max(state.last_changed.timestamp(), start_s))
+        state_times.append(max(state.last_updated.timestamp(), start_s))
         state_values.append(kind.value_of(state, report))
     times, values = held_samples(
         np.frombuffer(state_times, dtype=np.float64),
@@ -403,3 +424,63 @@ async def test_archives_and_models_identical(
     assert new_files.keys() == old_files.keys()
     for name, content in new_files.items():
         assert content == old_files[name], name
+
+
+def _rows_of(hass: HomeAssistant, entity_id: str) -> list[tuple[str, bool]]:
+    """Return an entity's rows as (state, whether the state changed with it)."""
+    with session_scope(hass=hass, read_only=True) as session:
+        metadata_id = get_instance(hass).states_meta_manager.get(
+            entity_id, session, False
+        )
+        rows = session.execute(
+            select(States.state, States.last_changed_ts, States.last_updated_ts)
+            .where(States.metadata_id == metadata_id)
+            .order_by(States.last_updated_ts)
+        ).all()
+    return [
+        (state, changed is None or changed == updated)
+        for state, changed, updated in rows
+    ]
+
+
+async def test_a_light_dimmed_while_on_is_read_dimmed(hass: HomeAssistant) -> None:
+    """A dimming while on is a change of attributes alone: it is read.
+
+    The recorder stores it as such (the state's last change stays that of
+    switching on), and so does the writer the tests and the demo use.
+    """
+    lamp = "light.reading_lamp"
+    hass.states.async_set(lamp, "on", {ATTR_BRIGHTNESS: 255})
+    await async_wait_recording_done(hass)
+    hass.states.async_set(lamp, "on", {ATTR_BRIGHTNESS: 51})
+    await async_wait_recording_done(hass)
+    recorder = get_instance(hass)
+    recorded = await recorder.async_add_executor_job(_rows_of, hass, lamp)
+    assert recorded[-2:] == [("on", True), ("on", False)]
+
+    end_s = math.floor(dt_util.utcnow().timestamp() / 60) * 60.0 - 3600.0
+    t0 = end_s - 3 * 3600.0
+    rows = [
+        (t0, "on", {ATTR_BRIGHTNESS: 255}),
+        (t0 + 600, "on", {ATTR_BRIGHTNESS: 51}),
+        (t0 + 1200, "off", {}),
+    ]
+    await async_write_history(hass, lamp, rows)
+    written = await recorder.async_add_executor_job(_rows_of, hass, lamp)
+    assert written[:3] == [("on", True), ("on", False), ("off", True)]
+    start = dt_util.utc_from_timestamp(t0 - 60.0)
+    for reader in (read_minute_series, read_with_history_api):
+        series, report = await recorder.async_add_executor_job(
+            reader,
+            hass,
+            lamp,
+            start,
+            dt_util.utc_from_timestamp(end_s),
+            StateKind.LIGHT,
+        )
+        assert series is not None
+        assert report.states == 3
+        assert series.start_minute == t0 // 60
+        np.testing.assert_array_equal(
+            series.lux[:30], [1.0] * 10 + [0.2] * 10 + [0.0] * 10
+        )
