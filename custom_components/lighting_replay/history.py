@@ -30,11 +30,11 @@ change of state, as `state_changes_during_period` does), but as plain
 state object, no datetime and no attribute dictionary per row. Each distinct
 attributes row is decoded once. A year of a lux sensor is about half a
 million rows; made into state objects they cost seconds, and the objects
-that outlived a young
-collection were promoted into the oldest generation until a full collection
-ran, which stops every thread, the event loop too, for 100 ms and more. The
-rows here are consumed as they arrive and leave nothing tracked behind (the
-values go into plain arrays), so reading promotes nothing.
+that outlived a young collection were promoted into the oldest generation
+until a full collection ran, which stops every thread, the event loop too,
+for 100 ms and more. The rows here are consumed as they arrive and leave
+nothing tracked behind (the values go into plain arrays), so reading
+promotes nothing.
 """
 
 from __future__ import annotations
@@ -415,23 +415,20 @@ def _key_columns(
     attributes kept in the row. Other databases do not mix a number and a
     text in one column: they give both, and `_keys` makes the keys.
     """
-    own = case((States.attributes_id.is_(None), States.attributes))
+    in_row = (States.attributes_id.is_(None), States.attributes)
     if dialect in DRIVER_CURSOR_DIALECTS:
-        return (
-            case(
-                (States.attributes_id.is_(None), States.attributes),
-                else_=States.attributes_id,
-            ),
-        )
-    return (States.attributes_id, own)
+        return (case(in_row, else_=States.attributes_id),)
+    return (States.attributes_id, case(in_row))
 
 
 def _keys(columns: Sequence[Sequence[Any]]) -> Sequence[AttributesKey]:
     """Return the rows' `AttributesKey`s from the columns of `_key_columns`."""
     if len(columns) == 1:
         return columns[0]
-    ids, own = columns
-    return [own if key is None else key for key, own in zip(ids, own, strict=True)]
+    ids, in_rows = columns
+    return [
+        in_row if key is None else key for key, in_row in zip(ids, in_rows, strict=True)
+    ]
 
 
 def _pages(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:

@@ -116,9 +116,9 @@ def insert_states(
     shared: dict[str, int] = {}
     mappings = []
     previous: str | None = None
-    changed_s: float | None = None
+    changed_s = 0.0
     for time_s, state, attributes in rows:
-        if state != previous or changed_s is None:
+        if state != previous:
             previous, changed_s = state, time_s
         text = json.dumps(attributes, sort_keys=True, separators=(",", ":"))
         if text not in shared:
